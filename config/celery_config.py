@@ -1,0 +1,57 @@
+"""Celery configuration shared by the web tier and the Django-free GPU worker.
+
+Postgres (through the web app) is the source of truth for every job and run; messages carry ids
+only. Both queues use late acknowledgement so a worker killed mid-task has its message redelivered,
+and every task guards its status transition so a redelivery is a no-op or a resume.
+"""
+
+from pathlib import Path
+
+from config.env import env_int, env_str
+
+DEFAULT_QUEUE = "default"
+GPU_QUEUE = "gpu"
+GPU_TASK_PREFIX = "training_worker.gpu."
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def broker_url() -> str:
+    """CELERY_BROKER_URL, else REDIS_URL, else the embedded filesystem broker (no server needed)."""
+    return env_str("CELERY_BROKER_URL") or env_str("REDIS_URL") or "filesystem://"
+
+
+def filesystem_broker_dir() -> Path:
+    data_dir = Path(env_str("DATA_DIR", str(BASE_DIR / "var")))
+    return Path(env_str("CELERY_FILESYSTEM_BROKER_DIR", str(data_dir / "broker")))
+
+
+def celery_settings() -> dict:
+    url = broker_url()
+    # Longer than the longest training run, or Redis would hand an unacknowledged run to a second worker.
+    transport_options: dict = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT_S", 48 * 3600)}
+    if url.startswith("filesystem://"):
+        folder = filesystem_broker_dir()
+        (folder / "queue").mkdir(parents=True, exist_ok=True)
+        (folder / "processed").mkdir(parents=True, exist_ok=True)
+        transport_options.update(
+            data_folder_in=str(folder / "queue"),
+            data_folder_out=str(folder / "queue"),
+            processed_folder=str(folder / "processed"),
+            store_processed=False,
+        )
+    return {
+        "broker_url": url,
+        "broker_transport_options": transport_options,
+        "broker_connection_retry_on_startup": True,
+        "task_default_queue": DEFAULT_QUEUE,
+        "task_routes": {f"{GPU_TASK_PREFIX}*": {"queue": GPU_QUEUE}},
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        "task_ignore_result": True,
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "worker_hijack_root_logger": False,
+        "task_always_eager": False,
+    }

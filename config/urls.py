@@ -1,0 +1,20 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from annotation.urls import api_urlpatterns as annotation_api
+from core.urls import api_urlpatterns as core_api
+from training_worker.urls import api_urlpatterns as training_api
+
+api_patterns = [*core_api, *annotation_api, *training_api]
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/", include(api_patterns)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    path("", include("core.urls")),
+    path("", include("annotation.urls")),
+    path("", include("training_worker.urls")),
+]

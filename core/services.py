@@ -1,0 +1,180 @@
+"""Writes for the platform core: audit records, guarded status transitions, background jobs."""
+
+import csv
+import io
+import logging
+import traceback
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, models, transaction
+from django.db.models import F
+from django.db.models.functions import Coalesce, Now
+from django.utils import timezone
+
+from core.models import ALLOWED_TRANSITIONS, TERMINAL_STATUSES, AuditEvent, Job, Status
+
+logger = logging.getLogger(__name__)
+
+SECRET_MARKERS = ("token", "secret", "password", "api_key", "apikey", "authorization")
+
+
+def audit_record(
+    *,
+    action: str,
+    actor: AbstractBaseUser | AnonymousUser | None = None,
+    actor_label: str | None = None,
+    obj: models.Model | None = None,
+    detail: Mapping[str, Any] | None = None,
+    request=None,
+) -> AuditEvent:
+    """Append one audit event. Secrets in `detail` are masked before they are stored."""
+    user = actor if actor is not None and actor.is_authenticated else None
+    label = actor_label or (user.get_username() if user else "anonymous")
+    clean_detail = {
+        key: ("***" if any(marker in key.lower() for marker in SECRET_MARKERS) else value)
+        for key, value in (detail or {}).items()
+    }
+    ip = request.META.get("REMOTE_ADDR") if request is not None else None
+    return AuditEvent.objects.create(
+        actor=user,
+        actor_label=label,
+        action=action,
+        object_type=obj._meta.label_lower if obj is not None else "",
+        object_id=str(obj.pk) if obj is not None else "",
+        detail=clean_detail,
+        ip_address=ip,
+    )
+
+
+def status_transition(*, model: type[models.Model], pk: int, to: str, **fields: Any) -> bool:
+    """Move one row to `to` if its current status allows it; False (and no write) otherwise.
+
+    The guard is in the UPDATE's WHERE clause, so two workers racing for the same row cannot both win.
+    """
+    sources = [source for source, targets in ALLOWED_TRANSITIONS.items() if to in targets]
+    updates: dict[str, Any] = {"status": to, **fields}
+    if to == Status.RUNNING:
+        updates["started_at"] = Coalesce(F("started_at"), Now())
+        updates["attempts"] = F("attempts") + 1
+    if to in TERMINAL_STATUSES:
+        updates["finished_at"] = timezone.now()
+    return model.objects.filter(pk=pk, status__in=sources).update(**updates) == 1
+
+
+def strip_secrets(text: str, secrets: list[str]) -> str:
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
+# ---- background jobs ------------------------------------------------------------------------------
+
+JobHandler = Callable[[Job, "JobProgress"], dict]
+JOB_HANDLERS: dict[str, JobHandler] = {}
+
+
+def job_handler(kind: str) -> Callable[[JobHandler], JobHandler]:
+    """Register the function that executes jobs of `kind` on the default queue."""
+
+    def register(func: JobHandler) -> JobHandler:
+        JOB_HANDLERS[kind] = func
+        return func
+
+    return register
+
+
+class JobCancelled(Exception):
+    """Raised inside a handler when a researcher cancelled the job between two units of work."""
+
+
+class JobProgress:
+    """Handed to a job handler: records progress and tells it when the job was cancelled."""
+
+    def __init__(self, job: Job) -> None:
+        self.job = job
+
+    def update(self, *, done: int, total: int | None = None) -> None:
+        fields: dict[str, Any] = {"progress_done": done}
+        if total is not None:
+            fields["progress_total"] = total
+        Job.objects.filter(pk=self.job.pk).update(**fields)
+        if Job.objects.filter(pk=self.job.pk, status=Status.CANCELLED).exists():
+            raise JobCancelled()
+
+
+def job_create(
+    *,
+    kind: str,
+    params: Mapping[str, Any] | None = None,
+    created_by: AbstractBaseUser | None = None,
+    idempotency_key: str | None = None,
+) -> Job:
+    """Create a job and enqueue it once the transaction commits. Same key, same job: no duplicate."""
+    if kind not in JOB_HANDLERS:
+        raise ValueError(f"Unknown job kind {kind!r}.")
+    from core.tasks import job_execute
+
+    if idempotency_key:
+        existing = Job.objects.filter(kind=kind, idempotency_key=idempotency_key).first()
+        if existing:
+            return existing
+    try:
+        with transaction.atomic():
+            job = Job.objects.create(
+                kind=kind, params=dict(params or {}), created_by=created_by, idempotency_key=idempotency_key
+            )
+            status_transition(model=Job, pk=job.pk, to=Status.QUEUED)
+            job.refresh_from_db()
+            transaction.on_commit(lambda: job_execute.delay(job.pk))
+    except IntegrityError:
+        return Job.objects.get(kind=kind, idempotency_key=idempotency_key)
+    return job
+
+
+def job_cancel(*, job: Job, actor: AbstractBaseUser) -> bool:
+    cancelled = status_transition(model=Job, pk=job.pk, to=Status.CANCELLED)
+    if cancelled:
+        audit_record(action="job.cancel", actor=actor, obj=job)
+    return cancelled
+
+
+def job_run(*, job_id: int) -> None:
+    """Execute a queued job. A redelivered message for a finished job does nothing."""
+    if not status_transition(model=Job, pk=job_id, to=Status.RUNNING):
+        return
+    job = Job.objects.get(pk=job_id)
+    try:
+        result = JOB_HANDLERS[job.kind](job, JobProgress(job))
+    except JobCancelled:
+        return
+    except Exception:
+        logger.exception("Job %s (%s) failed", job_id, job.kind)
+        status_transition(model=Job, pk=job_id, to=Status.FAILED, error=traceback.format_exc()[-4000:])
+        return
+    status_transition(model=Job, pk=job_id, to=Status.SUCCEEDED, result=result or {})
+
+
+@job_handler("audit_export")
+def audit_export(job: Job, progress: JobProgress) -> dict:
+    """Write the (filtered) audit log as CSV into the job's output file."""
+    from core.selectors import audit_events_filter
+
+    events = audit_events_filter(**job.params)
+    total = events.count()
+    progress.update(done=0, total=total)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["at", "actor", "action", "object_type", "object_id", "detail"])
+    for index, event in enumerate(events.iterator(chunk_size=2000), start=1):
+        writer.writerow(
+            [event.at.isoformat(), event.actor_label, event.action, event.object_type, event.object_id, event.detail]
+        )
+        if index % 2000 == 0:
+            progress.update(done=index)
+    job.output.save(f"audit-log-{job.pk}.csv", ContentFile(buffer.getvalue().encode()), save=False)
+    Job.objects.filter(pk=job.pk).update(output=job.output.name, progress_done=total)
+    return {"rows": total}

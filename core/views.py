@@ -1,0 +1,119 @@
+"""Pages of the platform core: the role-aware home page, the audit log, background job status."""
+
+from django.contrib.auth.mixins import AccessMixin
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.views.generic import TemplateView, View
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.generics import RetrieveAPIView
+
+from core.models import AuditEvent, Job, Status
+from core.permissions import IsResearcher
+from core.roles import Role, user_has_role, user_roles
+from core.selectors import audit_events_filter
+from core.services import audit_record, job_create
+
+AUDIT_FILTERS = ("action", "actor", "object_type", "since", "until")
+
+
+class RoleRequiredMixin(AccessMixin):
+    """Anonymous visitors go to the login page; signed-in users without one of `roles` get 403."""
+
+    roles: tuple[Role, ...] = ()
+    raise_exception = False
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return self.handle_no_permission()
+        if not user_has_role(request.user, *self.roles):
+            self.raise_exception = True
+            return self.handle_no_permission()
+        return super().dispatch(request, *args, **kwargs)
+
+
+class HomeView(RoleRequiredMixin, TemplateView):
+    template_name = "core/home.html"
+    roles = tuple(Role)
+
+    def get_context_data(self, **kwargs):
+        from annotation.models import CriteriaSet
+        from training_worker.models import TrainingRun
+
+        context = super().get_context_data(**kwargs)
+        held = user_roles(self.request.user)
+        if Role.RESEARCHER in held:
+            runs = TrainingRun.objects.all()
+            context.update(
+                criteria_sets=CriteriaSet.objects.filter(is_current=True).prefetch_related("criteria"),
+                run_counts={label: runs.filter(status=value).count() for value, label in Status.choices},
+                recent_runs=runs[:5],
+                recent_events=AuditEvent.objects.all()[:8],
+                recent_jobs=Job.objects.all()[:5],
+            )
+        return context
+
+
+class AuditLogView(RoleRequiredMixin, TemplateView):
+    template_name = "core/audit_log.html"
+    roles = (Role.RESEARCHER,)
+
+    def filters(self) -> dict[str, str]:
+        return {name: self.request.GET.get(name, "").strip() for name in AUDIT_FILTERS}
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        filters = self.filters()
+        events = audit_events_filter(**{key: value for key, value in filters.items() if value})
+        page = Paginator(events, 50).get_page(self.request.GET.get("page"))
+        actions = AuditEvent.objects.order_by().values_list("action", flat=True).distinct()
+        context.update(page=page, filters=filters, actions=sorted(set(actions)))
+        return context
+
+    def post(self, request):
+        filters = {key: value for key, value in self.filters_from(request.POST).items() if value}
+        job = job_create(kind="audit_export", params=filters, created_by=request.user)
+        audit_record(action="audit.export", actor=request.user, obj=job, detail=filters, request=request)
+        return HttpResponseRedirect(reverse("job-detail", args=[job.pk]))
+
+    @staticmethod
+    def filters_from(data) -> dict[str, str]:
+        return {name: data.get(name, "").strip() for name in AUDIT_FILTERS}
+
+
+class JobDetailView(RoleRequiredMixin, TemplateView):
+    template_name = "core/job_detail.html"
+    roles = (Role.RESEARCHER,)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["job"] = get_object_or_404(Job, pk=kwargs["pk"])
+        return context
+
+
+class JobDownloadView(RoleRequiredMixin, View):
+    roles = (Role.RESEARCHER,)
+
+    def get(self, request, pk: int):
+        job = get_object_or_404(Job, pk=pk, status=Status.SUCCEEDED)
+        if not job.output:
+            raise Http404("This job produced no file.")
+        audit_record(action="job.download", actor=request.user, obj=job, request=request)
+        return FileResponse(job.output.open("rb"), as_attachment=True, filename=job.output.name.rsplit("/", 1)[-1])
+
+
+class JobSerializer(serializers.ModelSerializer):
+    progress_percent = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Job
+        fields = ["id", "kind", "status", "progress_done", "progress_total", "progress_percent", "result", "error"]
+
+
+@extend_schema(summary="A background job's status and progress (for live progress bars)")
+class JobStatusApi(RetrieveAPIView):
+    permission_classes = [IsResearcher]
+    serializer_class = JobSerializer
+    queryset = Job.objects.all()

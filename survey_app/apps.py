@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class SurveyAppConfig(AppConfig):
+    name = "survey_app"

@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class TrainingWorkerConfig(AppConfig):
+    name = "training_worker"

@@ -1,0 +1,94 @@
+"""Run records on the web side. GPU workers see them only through the worker API."""
+
+import hashlib
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from core.models import StatusMachine
+
+
+class TrainingMethod(models.TextChoices):
+    REWARD = "reward", "Reward model"
+    SFT = "sft", "SFT"
+    DPO = "dpo", "DPO"
+    MODPO = "modpo", "MODPO"
+    JOINT = "joint", "Joint-loss DPO"
+    MERGE = "merge", "Merge (DPO soup)"
+    GENERATE = "generate", "Generation"
+
+
+class TrainingRun(StatusMachine):
+    name = models.CharField(max_length=200)
+    method = models.CharField(max_length=16, choices=TrainingMethod.choices)
+    config = models.JSONField(default=dict, help_text="The method's full configuration as launched.")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    parents = models.ManyToManyField("self", symmetrical=False, blank=True, related_name="children")
+    step = models.PositiveIntegerField(default=0)
+    total_steps = models.PositiveIntegerField(default=0)
+    last_metrics = models.JSONField(default=dict, blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    code_version = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Run {self.pk} {self.method} {self.name}"
+
+
+class RunInput(models.Model):
+    """A file a run needs (a dataset snapshot archive, a parent run's artifact), downloaded by the worker."""
+
+    run = models.ForeignKey(TrainingRun, related_name="inputs", on_delete=models.CASCADE)
+    name = models.CharField(max_length=200)
+    file = models.FileField(upload_to="run-inputs/")
+    sha256 = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["run", "name"], name="run_input_unique_name")]
+
+
+def hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class RunToken(models.Model):
+    """A bearer token valid for one run only, until it expires or the run ends. Only its hash is stored."""
+
+    run = models.ForeignKey(TrainingRun, related_name="tokens", on_delete=models.CASCADE)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def is_valid(self) -> bool:
+        return self.revoked_at is None and self.expires_at > timezone.now()
+
+
+class RunEvent(models.Model):
+    """A progress report. (run, event_id) is unique, so a re-posted event is stored once."""
+
+    run = models.ForeignKey(TrainingRun, related_name="events", on_delete=models.CASCADE)
+    event_id = models.CharField(max_length=100)
+    step = models.PositiveIntegerField()
+    total_steps = models.PositiveIntegerField(default=0)
+    metrics = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["run", "step", "id"]
+        constraints = [models.UniqueConstraint(fields=["run", "event_id"], name="run_event_unique_id")]
+
+
+class RunArtifact(models.Model):
+    run = models.ForeignKey(TrainingRun, related_name="artifacts", on_delete=models.CASCADE)
+    name = models.CharField(max_length=200)
+    file = models.FileField(upload_to="run-artifacts/")
+    sha256 = models.CharField(max_length=64)
+    size = models.PositiveBigIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["run", "name"], name="run_artifact_unique_name")]

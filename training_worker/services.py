@@ -1,0 +1,154 @@
+"""Writes for training runs: launch, worker tokens, and the idempotent records a worker posts back."""
+
+import hashlib
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from config.celery_config import GPU_TASK_PREFIX
+from core.models import TERMINAL_STATUSES, Status
+from core.services import audit_record, status_transition
+from training_worker.models import RunArtifact, RunEvent, RunToken, TrainingRun, hash_token
+
+RESULT_REPLAY_GRACE = timedelta(minutes=10)
+GPU_TRAIN_TASK = f"{GPU_TASK_PREFIX}train_run"
+
+
+class RunConflict(Exception):
+    """The post contradicts what the run already recorded (a different result, a changed artifact)."""
+
+
+def run_token_issue(*, run: TrainingRun) -> str:
+    """Mint a token for this run alone; the raw value is returned once and only its hash is kept."""
+    raw = secrets.token_urlsafe(32)
+    RunToken.objects.create(
+        run=run,
+        key_hash=hash_token(raw),
+        expires_at=timezone.now() + timedelta(seconds=settings.RUN_TOKEN_TTL_S),
+    )
+    return raw
+
+
+def training_run_create(
+    *,
+    name: str,
+    method: str,
+    config: dict[str, Any],
+    created_by: AbstractBaseUser | None,
+    parents: list[TrainingRun] | None = None,
+) -> TrainingRun:
+    run = TrainingRun.objects.create(name=name, method=method, config=config, created_by=created_by)
+    if parents:
+        run.parents.set(parents)
+    audit_record(action="training_run.create", actor=created_by, obj=run, detail={"method": method})
+    return run
+
+
+def training_run_enqueue(*, run: TrainingRun) -> bool:
+    """CREATED -> QUEUED, then (after commit) hand the run to the gpu queue with a fresh run token."""
+    from config.celery import app
+
+    with transaction.atomic():
+        if not status_transition(model=TrainingRun, pk=run.pk, to=Status.QUEUED):
+            return False
+        raw = run_token_issue(run=run)
+        kwargs = {"run_id": run.pk, "api_url": settings.PUBLIC_BASE_URL, "token": raw}
+        transaction.on_commit(lambda: app.send_task(GPU_TRAIN_TASK, kwargs=kwargs))
+    return True
+
+
+def training_run_cancel(*, run: TrainingRun, actor: AbstractBaseUser) -> bool:
+    """Cancel a run that has not ended. A running worker learns it at its next post (403) and stops."""
+    if not status_transition(model=TrainingRun, pk=run.pk, to=Status.CANCELLED):
+        return False
+    run_tokens_retire(run=run)
+    audit_record(action="training_run.cancel", actor=actor, obj=run)
+    return True
+
+
+def run_tokens_retire(*, run: TrainingRun) -> None:
+    """The run ended: its tokens expire, after a short grace in which only a result replay is accepted."""
+    RunToken.objects.filter(run=run, revoked_at__isnull=True).update(
+        expires_at=timezone.now() + RESULT_REPLAY_GRACE
+    )
+
+
+def run_start(*, run: TrainingRun) -> TrainingRun:
+    """A worker claims the run: QUEUED -> RUNNING, or RUNNING -> RUNNING when a redelivered task resumes."""
+    if not status_transition(model=TrainingRun, pk=run.pk, to=Status.RUNNING):
+        raise RunConflict(f"Run {run.pk} is {TrainingRun.objects.get(pk=run.pk).status} and cannot start.")
+    return TrainingRun.objects.get(pk=run.pk)
+
+
+def run_event_record(
+    *, run: TrainingRun, event_id: str, step: int, total_steps: int, metrics: dict[str, Any]
+) -> tuple[RunEvent, bool]:
+    """Store one progress event once; returns (event, created)."""
+    try:
+        with transaction.atomic():
+            event = RunEvent.objects.create(
+                run=run, event_id=event_id, step=step, total_steps=total_steps, metrics=metrics
+            )
+    except IntegrityError:
+        return RunEvent.objects.get(run=run, event_id=event_id), False
+    TrainingRun.objects.filter(pk=run.pk, step__lte=step).update(
+        step=step, total_steps=total_steps, last_metrics=metrics
+    )
+    return event, True
+
+
+def _sha256_of(upload: UploadedFile) -> str:
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    return digest.hexdigest()
+
+
+def run_artifact_store(*, run: TrainingRun, name: str, upload: UploadedFile, sha256: str) -> tuple[RunArtifact, bool]:
+    """Keep an uploaded artifact; the same bytes again are a no-op, different bytes under one name conflict."""
+    actual = _sha256_of(upload)
+    if actual != sha256:
+        raise ValueError(f"sha256 mismatch: body hashes to {actual}.")
+    existing = RunArtifact.objects.filter(run=run, name=name).first()
+    if existing:
+        if existing.sha256 != sha256:
+            raise RunConflict(f"Artifact {name!r} already exists with different content.")
+        return existing, False
+    try:
+        with transaction.atomic():
+            artifact = RunArtifact(run=run, name=name, sha256=sha256, size=upload.size)
+            artifact.file.save(f"run-{run.pk}-{sha256[:12]}", upload, save=False)
+            artifact.save()
+    except IntegrityError:
+        return RunArtifact.objects.get(run=run, name=name), False
+    return artifact, True
+
+
+def run_result_record(
+    *, run: TrainingRun, status: str, metrics: dict[str, Any], error: str, code_version: str
+) -> tuple[TrainingRun, bool]:
+    """Record the run's single final result. Replaying the same result is a no-op; a different one conflicts."""
+    if status not in (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED):
+        raise ValueError(f"Unknown final status {status!r}.")
+    with transaction.atomic():
+        locked = TrainingRun.objects.select_for_update().get(pk=run.pk)
+        if locked.status in TERMINAL_STATUSES:
+            if locked.status == status and locked.result == metrics:
+                return locked, False
+            if locked.status == Status.CANCELLED and status == Status.CANCELLED:
+                return locked, False
+            raise RunConflict(f"Run {run.pk} already ended as {locked.status}.")
+        status_transition(
+            model=TrainingRun, pk=run.pk, to=status, result=metrics, error=error, code_version=code_version
+        )
+        run_tokens_retire(run=run)
+    locked.refresh_from_db()
+    audit_record(action=f"training_run.{status}", actor_label=f"worker:run-{run.pk}", obj=locked)
+    return locked, True

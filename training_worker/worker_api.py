@@ -1,0 +1,189 @@
+"""The worker API: everything a GPU worker reads and posts, scoped by its run token."""
+
+from django.http import FileResponse
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.api import StrictSerializer
+from core.models import Status
+from training_worker.models import TrainingRun
+from training_worker.services import (
+    RunConflict,
+    run_artifact_store,
+    run_event_record,
+    run_result_record,
+    run_start,
+)
+from training_worker.worker_auth import IsWorkerForThisRun, RunTokenAuthentication
+
+MAX_METRICS_KEYS = 200
+
+
+def _validate_metrics(value: dict) -> dict:
+    if len(value) > MAX_METRICS_KEYS:
+        raise serializers.ValidationError(f"At most {MAX_METRICS_KEYS} metrics.")
+    for key, number in value.items():
+        if not isinstance(number, int | float | str | bool | None) or len(str(key)) > 100:
+            raise serializers.ValidationError(f"Metric {key!r} must be a scalar with a short name.")
+    return value
+
+
+class WorkerView(APIView):
+    authentication_classes = [RunTokenAuthentication]
+    permission_classes = [IsWorkerForThisRun]
+
+    def run(self) -> TrainingRun:
+        return get_object_or_404(TrainingRun, pk=self.kwargs["run_id"])
+
+
+class InputSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    sha256 = serializers.CharField()
+    url = serializers.CharField()
+
+
+class RunSpecSerializer(serializers.Serializer):
+    run_id = serializers.IntegerField()
+    name = serializers.CharField()
+    method = serializers.CharField()
+    status = serializers.CharField()
+    config = serializers.JSONField()
+    step = serializers.IntegerField()
+    attempts = serializers.IntegerField()
+    inputs = InputSerializer(many=True)
+    parents = serializers.ListField(child=serializers.IntegerField())
+
+
+class RunSpecView(WorkerView):
+    @extend_schema(responses=RunSpecSerializer, summary="The run's method, configuration and inputs")
+    def get(self, request, run_id: int):
+        run = self.run()
+        spec = {
+            "run_id": run.pk,
+            "name": run.name,
+            "method": run.method,
+            "status": run.status,
+            "config": run.config,
+            "step": run.step,
+            "attempts": run.attempts,
+            "inputs": [
+                {
+                    "name": item.name,
+                    "sha256": item.sha256,
+                    "url": request.build_absolute_uri(f"/api/worker/runs/{run.pk}/inputs/{item.pk}/"),
+                }
+                for item in run.inputs.all()
+            ],
+            "parents": list(run.parents.values_list("pk", flat=True)),
+        }
+        return Response(RunSpecSerializer(spec).data)
+
+
+class RunInputDownloadView(WorkerView):
+    @extend_schema(responses={(200, "application/octet-stream"): bytes}, summary="Download one input file")
+    def get(self, request, run_id: int, input_id: int):
+        item = get_object_or_404(self.run().inputs, pk=input_id)
+        return FileResponse(item.file.open("rb"), as_attachment=True, filename=f"input-{item.pk}")
+
+
+class RunStartView(WorkerView):
+    @extend_schema(
+        request=None,
+        responses={200: RunSpecSerializer, 409: inline_serializer("Conflict", {"detail": serializers.CharField()})},
+        summary="Claim the run (a redelivered task resumes it)",
+    )
+    def post(self, request, run_id: int):
+        try:
+            run = run_start(run=self.run())
+        except RunConflict as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        return Response({"run_id": run.pk, "status": run.status, "step": run.step, "attempts": run.attempts})
+
+
+class EventInSerializer(StrictSerializer):
+    event_id = serializers.CharField(max_length=100, help_text="Idempotency key chosen by the worker.")
+    step = serializers.IntegerField(min_value=0)
+    total_steps = serializers.IntegerField(min_value=0, required=False, default=0)
+    metrics = serializers.DictField(required=False, default=dict, validators=[_validate_metrics])
+
+
+class EventOutSerializer(serializers.Serializer):
+    event_id = serializers.CharField()
+    step = serializers.IntegerField()
+    created = serializers.BooleanField()
+
+
+class RunEventView(WorkerView):
+    @extend_schema(request=EventInSerializer, responses={200: EventOutSerializer, 201: EventOutSerializer})
+    def post(self, request, run_id: int):
+        serializer = EventInSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        event, created = run_event_record(run=self.run(), **serializer.validated_data)
+        body = {"event_id": event.event_id, "step": event.step, "created": created}
+        return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class ArtifactInSerializer(StrictSerializer):
+    name = serializers.RegexField(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
+    sha256 = serializers.RegexField(r"^[0-9a-f]{64}$")
+    file = serializers.FileField()
+
+
+class ArtifactOutSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    sha256 = serializers.CharField()
+    size = serializers.IntegerField()
+    created = serializers.BooleanField()
+
+
+class RunArtifactView(WorkerView):
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(request=ArtifactInSerializer, responses={200: ArtifactOutSerializer, 201: ArtifactOutSerializer})
+    def post(self, request, run_id: int):
+        serializer = ArtifactInSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            artifact, created = run_artifact_store(
+                run=self.run(), name=data["name"], upload=data["file"], sha256=data["sha256"]
+            )
+        except ValueError as exc:
+            return Response({"sha256": [str(exc)]}, status=status.HTTP_400_BAD_REQUEST)
+        except RunConflict as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        body = {"name": artifact.name, "sha256": artifact.sha256, "size": artifact.size, "created": created}
+        return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class ResultInSerializer(StrictSerializer):
+    status = serializers.ChoiceField(choices=[Status.SUCCEEDED, Status.FAILED, Status.CANCELLED])
+    metrics = serializers.DictField(required=False, default=dict)
+    error = serializers.CharField(required=False, default="", allow_blank=True, max_length=20000)
+    code_version = serializers.CharField(required=False, default="", allow_blank=True, max_length=64)
+
+
+class ResultOutSerializer(serializers.Serializer):
+    run_id = serializers.IntegerField()
+    status = serializers.CharField()
+    created = serializers.BooleanField()
+
+
+class RunResultView(WorkerView):
+    parser_classes = [JSONParser]
+    accepts_ended_runs = True  # a worker that lost the response may replay its result
+
+    @extend_schema(request=ResultInSerializer, responses={200: ResultOutSerializer, 201: ResultOutSerializer})
+    def post(self, request, run_id: int):
+        serializer = ResultInSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            run, created = run_result_record(run=self.run(), **serializer.validated_data)
+        except RunConflict as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        body = {"run_id": run.pk, "status": run.status, "created": created}
+        return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
