@@ -15,7 +15,11 @@ class BaseCriterionFormSet(forms.BaseFormSet):
     def clean(self) -> None:
         if any(self.errors):
             return
-        keys = [form.cleaned_data["key"] for form in self.forms if form.cleaned_data and not self._should_delete_form(form)]
+        keys = [
+            form.cleaned_data["key"]
+            for form in self.forms
+            if form.cleaned_data and not self._should_delete_form(form)
+        ]
         if len(keys) != len(set(keys)):
             raise forms.ValidationError("Each criterion needs its own key.")
         if not keys:
@@ -29,4 +33,6 @@ class BaseCriterionFormSet(forms.BaseFormSet):
         ]
 
 
-CriterionFormSet = forms.formset_factory(CriterionForm, formset=BaseCriterionFormSet, extra=1, can_delete=True)
+CriterionFormSet = forms.formset_factory(
+    CriterionForm, formset=BaseCriterionFormSet, extra=1, can_delete=True
+)

@@ -19,7 +19,9 @@ class CriteriaSet(models.Model):
         ordering = ["key", "-version"]
         constraints = [
             models.UniqueConstraint(fields=["key", "version"], name="criteria_set_unique_version"),
-            models.UniqueConstraint(fields=["key"], condition=Q(is_current=True), name="criteria_set_one_current"),
+            models.UniqueConstraint(
+                fields=["key"], condition=Q(is_current=True), name="criteria_set_one_current"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -27,7 +27,9 @@ def criteria_set_new_version(
     if not keys:
         raise ValueError("A criteria set needs at least one criterion.")
     with transaction.atomic():
-        latest = CriteriaSet.objects.select_for_update().filter(key=criteria_set.key).order_by("-version").first()
+        latest = (
+            CriteriaSet.objects.select_for_update().filter(key=criteria_set.key).order_by("-version").first()
+        )
         CriteriaSet.objects.filter(key=criteria_set.key, is_current=True).update(is_current=False)
         new_set = CriteriaSet.objects.create(
             key=criteria_set.key,
@@ -38,10 +40,15 @@ def criteria_set_new_version(
             created_by=actor,
         )
         Criterion.objects.bulk_create(
-            Criterion(criteria_set=new_set, position=index, **{field: item[field] for field in CRITERION_FIELDS})
+            Criterion(
+                criteria_set=new_set, position=index, **{field: item[field] for field in CRITERION_FIELDS}
+            )
             for index, item in enumerate(criteria)
         )
         audit_record(
-            action="criteria_set.new_version", actor=actor, obj=new_set, detail={"key": new_set.key, "keys": keys}
+            action="criteria_set.new_version",
+            actor=actor,
+            obj=new_set,
+            detail={"key": new_set.key, "keys": keys},
         )
     return new_set

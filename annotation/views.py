@@ -41,7 +41,10 @@ class CriteriaEditView(RoleRequiredMixin, TemplateView):
         context.setdefault(
             "formset",
             CriterionFormSet(
-                initial=[{field: getattr(c, field) for field in CRITERION_FIELDS} for c in criteria_set.criteria.all()]
+                initial=[
+                    {field: getattr(c, field) for field in CRITERION_FIELDS}
+                    for c in criteria_set.criteria.all()
+                ]
             ),
         )
         return context
@@ -50,6 +53,8 @@ class CriteriaEditView(RoleRequiredMixin, TemplateView):
         formset = CriterionFormSet(request.POST)
         if not formset.is_valid():
             return self.render_to_response(self.get_context_data(formset=formset))
-        new_set = criteria_set_new_version(criteria_set=self.criteria_set(), criteria=formset.criteria(), actor=request.user)
+        new_set = criteria_set_new_version(
+            criteria_set=self.criteria_set(), criteria=formset.criteria(), actor=request.user
+        )
         messages.success(request, f"Saved {new_set.name} as version {new_set.version}.")
         return redirect("criteria-list")

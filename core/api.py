@@ -10,7 +10,8 @@ def exception_handler(exc, context):
     """DRF's handler, plus oversized bodies as 400 with a clear message instead of a 500."""
     if isinstance(exc, RequestDataTooBig):
         return Response(
-            {"detail": "Request body is too large.", "code": "body_too_large"}, status=status.HTTP_400_BAD_REQUEST
+            {"detail": "Request body is too large.", "code": "body_too_large"},
+            status=status.HTTP_400_BAD_REQUEST,
         )
     return drf_exception_handler(exc, context)
 

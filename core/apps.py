@@ -7,5 +7,10 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         # Load the web tier's Celery app so shared tasks bind to it, and connect login auditing.
+        from django.urls import register_converter
+
         import config.celery  # noqa: F401
         from core import signals  # noqa: F401
+        from core.converters import DatabaseIdConverter
+
+        register_converter(DatabaseIdConverter, "dbid")

@@ -11,7 +11,9 @@ class AuditEvent(models.Model):
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
-    actor_label = models.CharField(max_length=150, help_text="Username (or 'system', 'worker:run-N') at the time.")
+    actor_label = models.CharField(
+        max_length=150, help_text="Username (or 'system', 'worker:run-N') at the time."
+    )
     action = models.CharField(max_length=64, db_index=True)
     object_type = models.CharField(max_length=64, blank=True, db_index=True)
     object_id = models.CharField(max_length=64, blank=True)
@@ -22,7 +24,9 @@ class AuditEvent(models.Model):
         ordering = ["-at", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.object_type}:{self.object_id}"
+        return (
+            f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.object_type}:{self.object_id}"
+        )
 
     def save(self, *args, **kwargs) -> None:
         if self.pk is not None:
@@ -83,7 +87,7 @@ class Job(StatusMachine):
     progress_total = models.PositiveIntegerField(default=0)
     result = models.JSONField(default=dict, blank=True)
     output = models.FileField(upload_to="jobs/", blank=True)
-    idempotency_key = models.CharField(max_length=128, null=True, blank=True)
+    idempotency_key = models.CharField(max_length=128, null=True, blank=True)  # noqa: DJ001 (NULL = no key)
 
     class Meta:
         ordering = ["-created_at", "-id"]

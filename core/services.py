@@ -171,7 +171,14 @@ def audit_export(job: Job, progress: JobProgress) -> dict:
     writer.writerow(["at", "actor", "action", "object_type", "object_id", "detail"])
     for index, event in enumerate(events.iterator(chunk_size=2000), start=1):
         writer.writerow(
-            [event.at.isoformat(), event.actor_label, event.action, event.object_type, event.object_id, event.detail]
+            [
+                event.at.isoformat(),
+                event.actor_label,
+                event.action,
+                event.object_type,
+                event.object_id,
+                event.detail,
+            ]
         )
         if index % 2000 == 0:
             progress.update(done=index)

@@ -8,10 +8,10 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("audit/", views.AuditLogView.as_view(), name="audit-log"),
-    path("jobs/<int:pk>/", views.JobDetailView.as_view(), name="job-detail"),
-    path("jobs/<int:pk>/download/", views.JobDownloadView.as_view(), name="job-download"),
+    path("jobs/<dbid:pk>/", views.JobDetailView.as_view(), name="job-detail"),
+    path("jobs/<dbid:pk>/download/", views.JobDownloadView.as_view(), name="job-download"),
 ]
 
 api_urlpatterns = [
-    path("jobs/<int:pk>/", views.JobStatusApi.as_view(), name="api-job-status"),
+    path("jobs/<dbid:pk>/", views.JobStatusApi.as_view(), name="api-job-status"),
 ]

@@ -101,7 +101,9 @@ class JobDownloadView(RoleRequiredMixin, View):
         if not job.output:
             raise Http404("This job produced no file.")
         audit_record(action="job.download", actor=request.user, obj=job, request=request)
-        return FileResponse(job.output.open("rb"), as_attachment=True, filename=job.output.name.rsplit("/", 1)[-1])
+        return FileResponse(
+            job.output.open("rb"), as_attachment=True, filename=job.output.name.rsplit("/", 1)[-1]
+        )
 
 
 class JobSerializer(serializers.ModelSerializer):
@@ -109,7 +111,16 @@ class JobSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Job
-        fields = ["id", "kind", "status", "progress_done", "progress_total", "progress_percent", "result", "error"]
+        fields = [
+            "id",
+            "kind",
+            "status",
+            "progress_done",
+            "progress_total",
+            "progress_percent",
+            "result",
+            "error",
+        ]
 
 
 @extend_schema(summary="A background job's status and progress (for live progress bars)")

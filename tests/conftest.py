@@ -17,7 +17,9 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 def _reachable(url: str, default_port: int) -> bool:
     parsed = urlparse(url)
     try:
-        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or default_port), timeout=2):
+        with socket.create_connection(
+            (parsed.hostname or "127.0.0.1", parsed.port or default_port), timeout=2
+        ):
             return True
     except OSError:
         return False
@@ -30,7 +32,9 @@ def pytest_configure(config) -> None:
     if database["ENGINE"] != "django.db.backends.postgresql":
         pytest.exit("CI=true but DATABASE_URL does not select PostgreSQL.", returncode=3)
     if not _reachable(f"postgres://{database['HOST']}:{database['PORT'] or 5432}", 5432):
-        pytest.exit(f"CI=true but PostgreSQL is unreachable at {database['HOST']}:{database['PORT']}.", returncode=3)
+        pytest.exit(
+            f"CI=true but PostgreSQL is unreachable at {database['HOST']}:{database['PORT']}.", returncode=3
+        )
     redis_url = os.environ.get("REDIS_URL", "")
     if not redis_url or not _reachable(redis_url, 6379):
         pytest.exit(f"CI=true but Redis is unreachable (REDIS_URL={redis_url!r}).", returncode=3)

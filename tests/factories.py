@@ -21,7 +21,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     @factory.post_generation
     def role(self, create, extracted: Role | None, **kwargs) -> None:
         if extracted:
-            self.groups.add(Group.objects.get(name=extracted.value))
+            self.groups.add(Group.objects.get_or_create(name=extracted.value)[0])
         self.save()
 
 

@@ -49,6 +49,9 @@ class RunInput(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["run", "name"], name="run_input_unique_name")]
 
+    def __str__(self) -> str:
+        return f"{self.name} (run {self.run_id})"
+
 
 def hash_token(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
@@ -62,6 +65,9 @@ class RunToken(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Token for run {self.run_id}"
 
     def is_valid(self) -> bool:
         return self.revoked_at is None and self.expires_at > timezone.now()
@@ -81,6 +87,9 @@ class RunEvent(models.Model):
         ordering = ["run", "step", "id"]
         constraints = [models.UniqueConstraint(fields=["run", "event_id"], name="run_event_unique_id")]
 
+    def __str__(self) -> str:
+        return f"Run {self.run_id} step {self.step}"
+
 
 class RunArtifact(models.Model):
     run = models.ForeignKey(TrainingRun, related_name="artifacts", on_delete=models.CASCADE)
@@ -92,3 +101,6 @@ class RunArtifact(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["run", "name"], name="run_artifact_unique_name")]
+
+    def __str__(self) -> str:
+        return f"{self.name} (run {self.run_id})"

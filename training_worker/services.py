@@ -111,8 +111,10 @@ def _sha256_of(upload: UploadedFile) -> str:
     return digest.hexdigest()
 
 
-def run_artifact_store(*, run: TrainingRun, name: str, upload: UploadedFile, sha256: str) -> tuple[RunArtifact, bool]:
-    """Keep an uploaded artifact; the same bytes again are a no-op, different bytes under one name conflict."""
+def run_artifact_store(
+    *, run: TrainingRun, name: str, upload: UploadedFile, sha256: str
+) -> tuple[RunArtifact, bool]:
+    """Keep an uploaded artifact: the same bytes again are a no-op; new bytes under an old name conflict."""
     actual = _sha256_of(upload)
     if actual != sha256:
         raise ValueError(f"sha256 mismatch: body hashes to {actual}.")
@@ -134,7 +136,7 @@ def run_artifact_store(*, run: TrainingRun, name: str, upload: UploadedFile, sha
 def run_result_record(
     *, run: TrainingRun, status: str, metrics: dict[str, Any], error: str, code_version: str
 ) -> tuple[TrainingRun, bool]:
-    """Record the run's single final result. Replaying the same result is a no-op; a different one conflicts."""
+    """Record the run's single final result. A replay of it is a no-op; a different result conflicts."""
     if status not in (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED):
         raise ValueError(f"Unknown final status {status!r}.")
     with transaction.atomic():

@@ -21,6 +21,7 @@ from training_worker.services import (
 from training_worker.worker_auth import IsWorkerForThisRun, RunTokenAuthentication
 
 MAX_METRICS_KEYS = 200
+MAX_STEP = 2**31 - 1  # PositiveIntegerField range
 
 
 def _validate_metrics(value: dict) -> dict:
@@ -93,7 +94,10 @@ class RunInputDownloadView(WorkerView):
 class RunStartView(WorkerView):
     @extend_schema(
         request=None,
-        responses={200: RunSpecSerializer, 409: inline_serializer("Conflict", {"detail": serializers.CharField()})},
+        responses={
+            200: RunSpecSerializer,
+            409: inline_serializer("Conflict", {"detail": serializers.CharField()}),
+        },
         summary="Claim the run (a redelivered task resumes it)",
     )
     def post(self, request, run_id: int):
@@ -106,8 +110,8 @@ class RunStartView(WorkerView):
 
 class EventInSerializer(StrictSerializer):
     event_id = serializers.CharField(max_length=100, help_text="Idempotency key chosen by the worker.")
-    step = serializers.IntegerField(min_value=0)
-    total_steps = serializers.IntegerField(min_value=0, required=False, default=0)
+    step = serializers.IntegerField(min_value=0, max_value=MAX_STEP)
+    total_steps = serializers.IntegerField(min_value=0, max_value=MAX_STEP, required=False, default=0)
     metrics = serializers.DictField(required=False, default=dict, validators=[_validate_metrics])
 
 
@@ -143,7 +147,9 @@ class ArtifactOutSerializer(serializers.Serializer):
 class RunArtifactView(WorkerView):
     parser_classes = [MultiPartParser, FormParser]
 
-    @extend_schema(request=ArtifactInSerializer, responses={200: ArtifactOutSerializer, 201: ArtifactOutSerializer})
+    @extend_schema(
+        request=ArtifactInSerializer, responses={200: ArtifactOutSerializer, 201: ArtifactOutSerializer}
+    )
     def post(self, request, run_id: int):
         serializer = ArtifactInSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -117,7 +117,9 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Therapy alignment research platform API",
-    "DESCRIPTION": "Researcher, clinician and GPU-worker endpoints. Worker endpoints take a per-run bearer token.",
+    "DESCRIPTION": (
+        "Researcher, clinician and GPU-worker endpoints. Worker endpoints take a per-run bearer token."
+    ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],

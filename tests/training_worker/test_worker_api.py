@@ -38,7 +38,7 @@ def test_token_reads_its_own_run_spec():
 
 
 def test_token_for_one_run_is_rejected_on_another():
-    run, token = queued_run_with_token()
+    _, token = queued_run_with_token()
     other, _ = queued_run_with_token()
     assert worker(token).get(f"/api/worker/runs/{other.pk}/spec/").status_code == 403
     assert worker(token).post(f"/api/worker/runs/{other.pk}/start/").status_code == 403

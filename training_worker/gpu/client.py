@@ -40,7 +40,9 @@ class WorkerApiClient:
             raise RunEnded(response.json().get("detail", "Run ended."))
         if response.status_code >= 400:
             # Never echo the request (it carries the token); the body is the server's own message.
-            raise WorkerApiError(f"{response.request.method} {response.url.path}: {response.status_code} {response.text[:500]}")
+            raise WorkerApiError(
+                f"{response.request.method} {response.url.path}: {response.status_code} {response.text[:500]}"
+            )
         return response
 
     def start(self) -> dict[str, Any]:

@@ -1,0 +1,122 @@
+"""The GPU task: claim a run, fetch its inputs, train, report progress, upload artifacts, post the result.
+
+Redelivery after a crash (acks_late) re-runs this task: the run is claimed again (RUNNING -> RUNNING),
+training resumes from the last checkpoint in the run's work directory, progress events are keyed by step
+so repeats are stored once, and the result post is idempotent.
+"""
+
+import contextlib
+import logging
+import os
+import tarfile
+import traceback
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from config.env import env_str
+from training_worker.gpu.app import app
+from training_worker.gpu.client import RunEnded, WorkerApiClient
+
+logger = logging.getLogger(__name__)
+
+
+def worker_data_dir() -> Path:
+    return Path(env_str("WORKER_DATA_DIR", os.path.join(os.getcwd(), "var", "worker")))
+
+
+class ApiCallbacks:
+    """Bridges the ML package's progress/cancel hooks to the worker API."""
+
+    def __init__(self, client: WorkerApiClient) -> None:
+        self.client = client
+        self.cancelled = False
+
+    def on_progress(self, step: int, total: int, metrics: dict[str, Any]) -> None:
+        try:
+            self.client.post_event(event_id=f"step-{step}", step=step, total_steps=total, metrics=metrics)
+        except RunEnded:
+            self.cancelled = True
+
+    def should_cancel(self) -> bool:
+        return self.cancelled
+
+
+def _safe_extract(archive: Path, destination: Path) -> Path:
+    destination.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(archive) as tar:
+        tar.extractall(destination, filter="data")
+    return destination
+
+
+def fetch_inputs(client: WorkerApiClient, spec: dict[str, Any], work_dir: Path) -> dict[str, Path]:
+    """Download every input (verified by sha256); tar archives are unpacked next to them."""
+    paths: dict[str, Path] = {}
+    for item in spec["inputs"]:
+        target = client.download_input(
+            url=item["url"], sha256=item["sha256"], destination=work_dir / "inputs" / item["name"]
+        )
+        if tarfile.is_tarfile(target):
+            target = _safe_extract(target, work_dir / "unpacked" / item["name"])
+        paths[item["name"]] = target
+    return paths
+
+
+def upload_artifacts(client: WorkerApiClient, artifacts: dict[str, str], work_dir: Path) -> None:
+    for name, location in artifacts.items():
+        path = Path(location)
+        if path.is_dir():
+            archive = work_dir / "uploads" / f"{name}.tar.gz"
+            archive.parent.mkdir(parents=True, exist_ok=True)
+            with tarfile.open(archive, "w:gz") as tar:
+                tar.add(path, arcname=name)
+            path = archive
+        client.upload_artifact(name=name, path=path)
+
+
+@app.task(
+    name="training_worker.gpu.train_run",
+    autoretry_for=(httpx.TransportError,),  # the web app was unreachable: safe, the run resumes
+    retry_backoff=True,
+    max_retries=8,
+)
+def train_run(run_id: int, api_url: str, token: str) -> None:
+    from training_worker.gpu.dispatch import run_method
+
+    with WorkerApiClient(api_url=api_url, run_id=run_id, token=token) as client:
+        try:
+            client.start()
+        except RunEnded:
+            logger.info("Run %s has already ended; nothing to do.", run_id)
+            return
+        spec = client.spec()
+        work_dir = worker_data_dir() / f"run-{run_id}"
+        callbacks = ApiCallbacks(client)
+        try:
+            inputs = fetch_inputs(client, spec, work_dir)
+            outcome = run_method(
+                method=spec["method"],
+                config=spec["config"],
+                inputs=inputs,
+                output_dir=work_dir / "output",
+                callbacks=callbacks,
+            )
+            if callbacks.cancelled or outcome.get("status") == "cancelled":
+                client.post_result(status="cancelled", metrics=outcome.get("metrics", {}))
+                return
+            upload_artifacts(client, outcome.get("artifacts", {}), work_dir)
+            client.post_result(
+                status="succeeded",
+                metrics=outcome.get("metrics", {}),
+                code_version=outcome.get("code_version", ""),
+            )
+        except RunEnded:
+            logger.info("Run %s ended while working; stopping.", run_id)
+        except httpx.TransportError:
+            raise
+        except Exception:
+            error = traceback.format_exc().replace(token, "***")[-8000:]
+            logger.error("Run %s failed:\n%s", run_id, error)
+            with contextlib.suppress(RunEnded):
+                client.post_result(status="failed", metrics={}, error=error)
