@@ -54,7 +54,6 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from fractions import Fraction
 from typing import Literal
 
 import numpy as np
@@ -282,8 +281,8 @@ class BatchAggregate:
         judge_ids: Sequence[str],
     ) -> AggregateResult:
         """The :class:`AggregateResult` of evaluation ``index``; ``judge_ids`` align with its J slots."""
-        valid = self.valid[index, : len(judge_ids)]
         present = len(judge_ids)
+        valid = self.valid[index, :present].tolist()
         best = int(self.best[index])
         worst = int(self.worst[index])
         w = float(self.kendall_w[index])
@@ -291,17 +290,17 @@ class BatchAggregate:
             question_id=question_id,
             criterion=criterion,
             response_ids=tuple(response_ids),
-            scores=tuple(float(x) for x in self.scores[index]),
-            first_place_votes=tuple(int(x) for x in self.first_place_votes[index]),
-            last_place_votes=tuple(int(x) for x in self.last_place_votes[index]),
-            order=tuple(int(x) for x in self.order[index]),
+            scores=tuple(self.scores[index].tolist()),
+            first_place_votes=tuple(self.first_place_votes[index].tolist()),
+            last_place_votes=tuple(self.last_place_votes[index].tolist()),
+            order=tuple(self.order[index].tolist()),
             best_index=None if best < 0 else best,
             worst_index=None if worst < 0 else worst,
             n_valid=int(self.n_valid[index]),
             n_invalid=int(self.n_invalid[index]),
             valid_judge_ids=tuple(judge_ids[j] for j in range(present) if valid[j]),
             invalid_judge_ids=tuple(judge_ids[j] for j in range(present) if not valid[j]),
-            pairwise_wins=tuple(tuple(int(x) for x in row) for row in self.pairwise_wins[index]),
+            pairwise_wins=tuple(map(tuple, self.pairwise_wins[index].tolist())),
             kendall_w=None if math.isnan(w) else w,
             points=self.points,
         )
@@ -402,7 +401,7 @@ def aggregate_evaluation_reference(evaluation: Evaluation, *, allow_ties: bool =
     scale = _tie_scale(k, allow_ties)
     _check_exact_range(points, scale, len(evaluation.ranks))
 
-    scores = [Fraction(0)] * k
+    scaled_scores = [0] * k  # points x scale, exact integers
     first = [0] * k
     last = [0] * k
     wins = [[0] * k for _ in range(k)]
@@ -419,8 +418,13 @@ def aggregate_evaluation_reference(evaluation: Evaluation, *, allow_ties: bool =
         ranks = [int(v) for v in row]
         worst_rank = max(ranks)
         for r, rank in enumerate(ranks):
-            group = ranks.count(rank)
-            scores[r] += Fraction(sum(points[rank - 1 : rank - 1 + group]), group)
+            if allow_ties:
+                group = ranks.count(rank)
+                # mean of the tied positions' points, times scale (exact: group divides scale)
+                scaled_scores[r] += sum(points[rank - 1 : rank - 1 + group]) * scale // group
+            else:
+                group = 1
+                scaled_scores[r] += points[rank - 1]
             twice_rank_sums[r] += 2 * rank + group - 1
             if rank == 1:
                 first[r] += 1
@@ -434,14 +438,14 @@ def aggregate_evaluation_reference(evaluation: Evaluation, *, allow_ties: bool =
             tie_term += t**3 - t
 
     n_valid = len(valid_ids)
-    order = sorted(range(k), key=lambda i: (-scores[i], -first[i], last[i], i))
+    order = sorted(range(k), key=lambda i: (-scaled_scores[i], -first[i], last[i], i))
     best = order[0] if n_valid else None
     worst = order[-1] if n_valid else None
     return AggregateResult(
         question_id=evaluation.question_id,
         criterion=evaluation.criterion,
         response_ids=evaluation.response_ids,
-        scores=tuple(float(s) for s in scores),
+        scores=tuple(s / scale for s in scaled_scores),  # one correctly rounded division, as numpy
         first_place_votes=tuple(first),
         last_place_votes=tuple(last),
         order=tuple(order),
@@ -503,7 +507,6 @@ def aggregate_rank_array(
     scale = _tie_scale(k, allow_ties)
     _check_exact_range(points, scale, n_judges)
 
-    arr = arr.astype(np.int64, copy=False)
     if present is None:
         present_mask = np.ones((n_eval, n_judges), dtype=bool)
     else:
@@ -511,29 +514,35 @@ def aggregate_rank_array(
         if present_mask.shape != (n_eval, n_judges):
             raise ValueError(f"present must have shape {(n_eval, n_judges)}, got {present_mask.shape}")
 
-    valid = present_mask & rank_rows_valid(arr, allow_ties=allow_ties)
-    # Replace invalid rows by a harmless valid-looking row so lookups stay in range; masked out below.
-    safe = np.where(valid[..., None], arr, np.arange(1, k + 1, dtype=np.int64))
+    # Work in a small integer type. Clipping to [-1, K+1] keeps every out-of-range value out of range.
+    small = np.int16 if k < 16_000 else np.int32
+    info = np.iinfo(arr.dtype)
+    clipped = np.clip(arr, max(-1, info.min), min(k + 1, info.max)).astype(small, copy=False)
+    valid = present_mask & rank_rows_valid(clipped, allow_ties=allow_ties)
     v3 = valid[..., None]
+    # Invalid and absent rows become all zeros: rank 0 earns 0 points, no first place and no pairwise win.
+    cmp = np.where(v3, clipped, 0).astype(small, copy=False)
 
     if allow_ties:
-        group = (safe[..., :, None] == safe[..., None, :]).sum(axis=-1)  # (E, J, K) tie-group sizes
-        table = _tie_point_table(k, scale)
-        row_points = table[safe - 1, group - 1]
+        group = (cmp[..., :, None] == cmp[..., None, :]).sum(axis=-1, dtype=small)  # tie-group sizes
+        group = np.where(v3, group, 1).astype(small, copy=False)
+        table = np.zeros((k + 1, k + 1), dtype=np.int64)
+        table[1:, 1:] = _tie_point_table(k, scale)
+        row_points = table[cmp, group]
+        twice_mid = 2 * cmp.astype(np.int64) + group - 1  # 2 x mid-rank; 0 for masked rows
+        tie_term = (group.astype(np.int64) ** 2 - 1).sum(axis=(1, 2))  # sum over groups of t^3 - t
     else:
-        group = np.ones_like(safe)
-        row_points = np.asarray(points, dtype=np.int64)[safe - 1]
-    row_points = np.where(v3, row_points, 0)
+        row_points = np.asarray((0, *points), dtype=np.int64)[cmp]
+        twice_mid = 2 * cmp.astype(np.int64)
+        tie_term = np.zeros(n_eval, dtype=np.int64)
 
     scaled_scores = row_points.sum(axis=1)  # exact int64, (E, K)
     scores = scaled_scores / scale if scale != 1 else scaled_scores.astype(np.float64)
 
-    first = ((safe == 1) & v3).sum(axis=1)
-    row_max = safe.max(axis=-1, keepdims=True)
-    last = ((safe == row_max) & v3).sum(axis=1)
-
-    beats = (safe[..., :, None] < safe[..., None, :]) & valid[..., None, None]  # (E, J, K, K)
-    pairwise_wins = beats.sum(axis=1)
+    first = (cmp == 1).sum(axis=1)
+    row_max = cmp.max(axis=-1, keepdims=True)
+    last = ((cmp == row_max) & v3).sum(axis=1)
+    pairwise_wins = (cmp[..., :, None] < cmp[..., None, :]).sum(axis=1)  # (E, K, K)
 
     n_valid = valid.sum(axis=1)
     n_invalid = (present_mask & ~valid).sum(axis=1)
@@ -546,9 +555,7 @@ def aggregate_rank_array(
     worst = np.where(has_valid, order[:, -1], -1)
 
     # Kendall's W from exact integer sums (same formula as the reference).
-    twice_mid = np.where(v3, 2 * safe + group - 1, 0)
     twice_rank_sums = twice_mid.sum(axis=1)  # (E, K)
-    tie_term = np.where(v3, group * group - 1, 0).sum(axis=(1, 2))  # sum over groups of t^3 - t
     m = n_valid.astype(np.int64)
     s4 = ((twice_rank_sums - (m * (k + 1))[:, None]) ** 2).sum(axis=1)
     denominator = m * m * (k**3 - k) - m * tie_term

@@ -33,7 +33,7 @@ import io
 import json
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Literal
 
@@ -770,10 +770,11 @@ def parse_counsel_chat(
         if answer_problem:
             collector.reject(row, answer_problem, answer_id)
             continue
-        text = _scrub_answer(
-            answer, _as_text(fields.get("therapistInfo")), _as_text(fields.get("therapistURL"))
-        )
-        text = text if scrub else answer
+        text = answer
+        if scrub:
+            text = _scrub_answer(
+                answer, _as_text(fields.get("therapistInfo")), _as_text(fields.get("therapistURL"))
+            )
         upvotes = _int_or_none(fields.get("upvotes"))
         views = _int_or_none(fields.get("views"))
         for name, value, parsed in (
@@ -1032,7 +1033,3 @@ def split_train_test(
         test=tuple(i for i in items if i in test_set),
         seed=seed,
     )
-
-
-# Keep the public callable type for wiring code that accepts "a parser".
-Parser = Callable[..., ImportResult]
