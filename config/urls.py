@@ -2,11 +2,13 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from annotation.evaluation.urls import api_urlpatterns as evaluation_api
 from annotation.urls import api_urlpatterns as annotation_api
 from core.urls import api_urlpatterns as core_api
+from survey_app.urls import api_urlpatterns as survey_api
 from training_worker.urls import api_urlpatterns as training_api
 
-api_patterns = [*core_api, *annotation_api, *training_api]
+api_patterns = [*core_api, *survey_api, *annotation_api, *evaluation_api, *training_api]
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -17,4 +19,6 @@ urlpatterns = [
     path("", include("core.urls")),
     path("", include("annotation.urls")),
     path("", include("training_worker.urls")),
+    path("", include("survey_app.urls")),
+    path("", include("annotation.evaluation.urls")),
 ]

@@ -30,6 +30,9 @@ class TrainingRun(StatusMachine):
     last_metrics = models.JSONField(default=dict, blank=True)
     result = models.JSONField(default=dict, blank=True)
     code_version = models.CharField(max_length=64, blank=True)
+    snapshot_hash = models.CharField(
+        max_length=64, blank=True, help_text="Content hash of the training data."
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

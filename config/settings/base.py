@@ -27,6 +27,7 @@ INSTALLED_APPS = [
     "core",
     "survey_app",
     "annotation",
+    "annotation.evaluation",
     "training_worker",
 ]
 
@@ -95,6 +96,16 @@ MEDIA_URL = "/media/"
 # Request bodies: JSON over 2.5 MB is refused with 400; artifact uploads stream to disk up to this size.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
 ARTIFACT_MAX_BYTES = env_int("ARTIFACT_MAX_BYTES", 20 * 1024**3)
+
+# LLM persona judges: any OpenAI-compatible chat-completions endpoint (OpenAI, vLLM, Ollama).
+JUDGE_API_BASE_URL = env_str("JUDGE_API_BASE_URL", "http://127.0.0.1:11434/v1")
+JUDGE_API_KEY = env_str("JUDGE_API_KEY", "")
+JUDGE_MODEL = env_str("JUDGE_MODEL", "mistral")
+JUDGE_MAX_CONCURRENCY = env_int("JUDGE_MAX_CONCURRENCY", 4)
+JUDGE_REQUESTS_PER_MINUTE = env_int("JUDGE_REQUESTS_PER_MINUTE", 120)
+
+# Keyed pseudonyms (participants, export ids); separate from SECRET_KEY so rotating one keeps the other.
+PSEUDONYM_KEY = env_str("PSEUDONYM_KEY", SECRET_KEY)
 
 # Where GPU workers reach the web app's worker API (they hold no database credentials).
 PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000")

@@ -10,6 +10,7 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
 if not ALLOWED_HOSTS:
     raise ConfigurationError("Environment variable ALLOWED_HOSTS is required (comma-separated).")
 env_str("DATABASE_URL", required=True)
+PSEUDONYM_KEY = env_str("PSEUDONYM_KEY", required=True)
 DEBUG = False
 
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)

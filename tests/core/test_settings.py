@@ -16,6 +16,7 @@ PROD_ENV = {
     "SECRET_KEY": "x" * 20 + "-production-secret-key-of-sufficient-length-0123456789",
     "ALLOWED_HOSTS": "research.example.org",
     "DATABASE_URL": "postgres://app@db.example.org:5432/app",
+    "PSEUDONYM_KEY": "a-separate-key-for-keyed-pseudonyms-0123456789",
 }
 
 
@@ -27,7 +28,7 @@ def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     )
 
 
-@pytest.mark.parametrize("missing", ["SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL"])
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "PSEUDONYM_KEY"])
 def test_production_refuses_to_start_without(missing):
     env = {key: value for key, value in PROD_ENV.items() if key != missing}
     result = manage("check", env=env)
