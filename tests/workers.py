@@ -36,7 +36,9 @@ def celery_worker(
     if app.startswith("config"):
         env["DATABASE_URL"] = test_database_url()
     else:
-        env.pop("DATABASE_URL", None)  # the GPU tier holds no database credentials
+        # The GPU tier holds no database credentials, and without the variable Celery loads no Django.
+        env.pop("DATABASE_URL", None)
+        env.pop("DJANGO_SETTINGS_MODULE", None)
     command = [
         sys.executable,
         "-m",

@@ -1,12 +1,24 @@
 from django.urls import path
 
-from training_worker import views, worker_api
+from training_worker import api, views, worker_api
 
 urlpatterns = [
     path("runs/", views.RunListView.as_view(), name="run-list"),
+    path("runs/compare/", views.RunCompareView.as_view(), name="run-compare"),
+    path("runs/<dbid:pk>/", views.RunDetailView.as_view(), name="run-detail"),
+    path("runs/<dbid:pk>/cancel/", views.RunCancelView.as_view(), name="run-cancel"),
+    path(
+        "runs/<dbid:pk>/artifacts/<dbid:artifact_id>/",
+        views.RunArtifactDownloadView.as_view(),
+        name="run-artifact-download",
+    ),
 ]
 
 api_urlpatterns = [
+    path("runs/", api.RunListApi.as_view(), name="api-run-list"),
+    path("runs/<dbid:pk>/", api.RunDetailApi.as_view(), name="api-run-detail"),
+    path("runs/<dbid:pk>/events/", api.RunEventsApi.as_view(), name="api-run-events"),
+    path("runs/<dbid:pk>/cancel/", api.RunCancelApi.as_view(), name="api-run-cancel"),
     path("worker/runs/<dbid:run_id>/spec/", worker_api.RunSpecView.as_view(), name="worker-run-spec"),
     path("worker/runs/<dbid:run_id>/start/", worker_api.RunStartView.as_view(), name="worker-run-start"),
     path(

@@ -102,15 +102,13 @@ def train_run(run_id: int, api_url: str, token: str) -> None:
                 output_dir=work_dir / "output",
                 callbacks=callbacks,
             )
+            report = {key: value for key, value in outcome.items() if key not in ("artifacts", "status")}
             if callbacks.cancelled or outcome.get("status") == "cancelled":
-                client.post_result(status="cancelled", metrics=outcome.get("metrics", {}))
+                client.post_result(status="cancelled", metrics=report)
                 return
             upload_artifacts(client, outcome.get("artifacts", {}), work_dir)
-            client.post_result(
-                status="succeeded",
-                metrics=outcome.get("metrics", {}),
-                code_version=outcome.get("code_version", ""),
-            )
+            code_version = str(outcome.get("lineage", {}).get("code_version", ""))
+            client.post_result(status="succeeded", metrics=report, code_version=code_version)
         except RunEnded:
             logger.info("Run %s ended while working; stopping.", run_id)
         except httpx.TransportError:

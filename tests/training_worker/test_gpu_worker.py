@@ -1,0 +1,148 @@
+"""A real GPU-queue worker process trains a run through the worker API, and survives being killed."""
+
+import io
+import json
+import os
+import signal
+import tarfile
+
+import psutil
+import pytest
+import redis
+from django.core.files.base import ContentFile
+
+from core.models import Status
+from tests.workers import celery_worker, wait_for
+from training_worker.models import RunEvent, RunInput, TrainingRun
+from training_worker.services import training_run_create, training_run_enqueue
+
+pytestmark = [pytest.mark.services, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def tiny_bert(tmp_path_factory):
+    from training_worker.ml.tiny_models import build_tiny_bert
+
+    return build_tiny_bert(tmp_path_factory.mktemp("models") / "tiny_bert", seed=0)
+
+
+@pytest.fixture(scope="module")
+def snapshot_archive(tmp_path_factory) -> bytes:
+    from training_worker.ml.toy_data import write_toy_snapshot
+
+    snapshot = write_toy_snapshot(tmp_path_factory.mktemp("snapshot") / "snap", n_questions=16, seed=0)
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for path in sorted(snapshot.rglob("*")):
+            tar.add(path, arcname=str(path.relative_to(snapshot)), recursive=False)
+    return buffer.getvalue()
+
+
+def launch_reward_run(*, researcher, tiny_bert, archive: bytes, max_steps: int, checkpoint_every: int):
+    import hashlib
+
+    run = training_run_create(
+        name="empathy reward model",
+        method="reward",
+        config={
+            "criterion": "empathy",
+            "backbone": str(tiny_bert),
+            "max_steps": max_steps,
+            "per_device_train_batch_size": 4,
+            "log_every_steps": 1,
+            "checkpoint_every_steps": checkpoint_every,
+            "learning_rate": 1e-3,
+            "precision": "fp32",
+        },
+        created_by=researcher,
+    )
+    item = RunInput(run=run, name="snapshot", sha256=hashlib.sha256(archive).hexdigest())
+    item.file.save("snapshot.tar.gz", ContentFile(archive), save=True)
+    assert training_run_enqueue(run=run)
+    return run
+
+
+@pytest.fixture
+def gpu_worker_env(redis_url, tmp_path, live_server, settings):
+    from config.celery import app
+
+    redis.Redis.from_url(redis_url).flushdb()
+    app.conf.broker_url = redis_url
+    settings.PUBLIC_BASE_URL = live_server.url
+    return {
+        "WORKER_DATA_DIR": str(tmp_path / "worker"),
+        "HF_HUB_OFFLINE": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+        "OMP_NUM_THREADS": "1",
+    }
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_gpu_worker_trains_a_run_and_posts_everything_back(
+    gpu_worker_env, redis_url, researcher, tiny_bert, snapshot_archive, tmp_path
+):
+    log = tmp_path / "gpu-worker.log"
+    with celery_worker(
+        app="training_worker.gpu.app",
+        queue="gpu",
+        broker_url=redis_url,
+        log_path=log,
+        extra_env=gpu_worker_env,
+    ):
+        run = launch_reward_run(
+            researcher=researcher,
+            tiny_bert=tiny_bert,
+            archive=snapshot_archive,
+            max_steps=6,
+            checkpoint_every=3,
+        )
+        assert wait_for(lambda: TrainingRun.objects.get(pk=run.pk).is_terminal, timeout_s=180), (
+            log.read_text()
+        )
+    run.refresh_from_db()
+    assert run.status == Status.SUCCEEDED, run.error or log.read_text()[-3000:]
+    assert run.step == 6 and run.total_steps == 6
+    assert list(run.events.values_list("step", flat=True)) == [1, 2, 3, 4, 5, 6]
+    assert "loss" in run.events.last().metrics
+    assert 0.0 <= run.result["metrics"]["held_out_accuracy"] <= 1.0, json.dumps(run.result)
+    assert run.result["lineage"]["config"]["criterion"] == "empathy"
+    assert run.result["training"]["resumed_from"] is None
+    assert {"model", "result"} <= set(run.artifacts.values_list("name", flat=True))
+    assert run.tokens.get().expires_at is not None
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_killed_worker_child_is_redelivered_and_resumes_from_its_checkpoint(
+    gpu_worker_env, redis_url, researcher, tiny_bert, snapshot_archive, tmp_path
+):
+    log = tmp_path / "gpu-worker.log"
+    with celery_worker(
+        app="training_worker.gpu.app",
+        queue="gpu",
+        broker_url=redis_url,
+        log_path=log,
+        extra_env=gpu_worker_env,
+    ) as worker:
+        run = launch_reward_run(
+            researcher=researcher,
+            tiny_bert=tiny_bert,
+            archive=snapshot_archive,
+            max_steps=80,
+            checkpoint_every=5,
+        )
+        assert wait_for(lambda: TrainingRun.objects.get(pk=run.pk).step >= 12, timeout_s=180), log.read_text()
+        children = psutil.Process(worker.pid).children()
+        assert len(children) == 1
+        os.kill(children[0].pid, signal.SIGKILL)
+        assert wait_for(lambda: TrainingRun.objects.get(pk=run.pk).is_terminal, timeout_s=240), (
+            log.read_text()
+        )
+    run.refresh_from_db()
+    assert run.status == Status.SUCCEEDED, run.error or log.read_text()[-3000:]
+    assert run.attempts == 2, "the redelivered task claims the run a second time"
+    assert run.step == 80
+    steps = list(RunEvent.objects.filter(run=run).values_list("step", flat=True))
+    assert steps == sorted(set(steps)) and steps[-1] == 80, "each step is recorded once"
+    resumed_from = run.result["training"]["resumed_from"]
+    assert resumed_from is not None, "the second attempt resumed from a checkpoint"
+    assert int(resumed_from.rsplit("-", 1)[1]) >= 10

@@ -1,0 +1,32 @@
+"""Turn a run spec into a call of the ML package's runner for its method."""
+
+from pathlib import Path
+from typing import Any
+
+INPUT_PREFIX = "input:"
+
+
+def resolve_inputs(value: Any, inputs: dict[str, Path]) -> Any:
+    """Replace "input:<name>" anywhere in a config with the local path of that downloaded input."""
+    if isinstance(value, str) and value.startswith(INPUT_PREFIX):
+        name = value.removeprefix(INPUT_PREFIX)
+        if name not in inputs:
+            raise ValueError(f"The config names input {name!r}, which the run does not have.")
+        return str(inputs[name])
+    if isinstance(value, dict):
+        return {key: resolve_inputs(item, inputs) for key, item in value.items()}
+    if isinstance(value, list):
+        return [resolve_inputs(item, inputs) for item in value]
+    return value
+
+
+def run_method(
+    *, method: str, config: dict[str, Any], inputs: dict[str, Path], output_dir: Path, callbacks
+) -> dict[str, Any]:
+    from training_worker.ml.cli import runner_for
+    from training_worker.ml.config import config_from_dict
+
+    config_cls, run = runner_for(method)
+    typed_config = config_from_dict(config_cls, resolve_inputs(config, inputs))
+    snapshot_dir = inputs.get("snapshot")
+    return run(typed_config, snapshot_dir, output_dir, callbacks)

@@ -1,0 +1,178 @@
+"""Run configurations shared by every method, in TRL's style: dataclasses with help text and validation.
+
+A run config is what the web app (or a YAML/JSON file for the CLI) sends to the GPU worker. It is validated
+in `__post_init__` without touching the file system, because configs are also built and checked on the web
+side where model paths do not exist; paths are checked by `check_paths()` right before training.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+WEIGHT_TOLERANCE = 1e-6
+PRECISIONS = ("auto", "fp32", "bf16")
+
+ConfigT = TypeVar("ConfigT")
+
+
+def validate_weights(weights: dict[str, float] | list[float], *, what: str) -> None:
+    """Weights must be finite, non-negative and sum to 1 (within `WEIGHT_TOLERANCE`)."""
+    values = list(weights.values()) if isinstance(weights, dict) else list(weights)
+    if not values:
+        raise ValueError(f"{what}: at least one weight is required.")
+    for value in values:
+        if not isinstance(value, int | float) or not math.isfinite(value):
+            raise ValueError(f"{what}: weight {value!r} is not a finite number.")
+        if value < 0:
+            raise ValueError(f"{what}: weights must be non-negative, got {weights}.")
+    total = sum(values)
+    if abs(total - 1.0) > WEIGHT_TOLERANCE:
+        raise ValueError(f"{what}: weights must sum to 1, got {total:.6g} ({weights}).")
+
+
+def require_existing_path(path: str, *, what: str) -> None:
+    """Raise ValueError (not a deep library error later) when a configured path is missing."""
+    if not Path(path).exists():
+        raise ValueError(f"{what} {path!r} does not exist.")
+
+
+@dataclass(kw_only=True)
+class TrainingRunConfig:
+    """Settings common to every trained method (optimisation, logging, checkpoints, precision)."""
+
+    seed: int = field(default=0, metadata={"help": "Random seed for data order, initialisation and dropout."})
+    max_steps: int = field(
+        default=-1, metadata={"help": "Total optimizer steps; -1 trains for `num_train_epochs` instead."}
+    )
+    num_train_epochs: float = field(default=1.0, metadata={"help": "Epochs over the training pairs."})
+    learning_rate: float = field(default=5e-5, metadata={"help": "Peak learning rate of AdamW."})
+    lr_scheduler_type: str = field(default="linear", metadata={"help": "transformers scheduler name."})
+    warmup_steps: int = field(default=0, metadata={"help": "Linear warm-up steps."})
+    per_device_train_batch_size: int = field(default=8, metadata={"help": "Pairs (or examples) per step."})
+    per_device_eval_batch_size: int = field(
+        default=16, metadata={"help": "Batch size for held-out evaluation."}
+    )
+    gradient_accumulation_steps: int = field(
+        default=1, metadata={"help": "Micro-batches per optimizer step."}
+    )
+    max_length: int | None = field(
+        default=512, metadata={"help": "Maximum tokens of prompt + response; longer sequences are truncated."}
+    )
+    log_every_steps: int = field(
+        default=10, metadata={"help": "Log metrics and report progress to the callbacks every N steps."}
+    )
+    checkpoint_every_steps: int = field(
+        default=100, metadata={"help": "Save a resumable checkpoint into the output directory every N steps."}
+    )
+    save_total_limit: int | None = field(
+        default=2, metadata={"help": "Keep at most this many checkpoints (None keeps all)."}
+    )
+    precision: str = field(
+        default="auto",
+        metadata={
+            "help": "'fp32', 'bf16' (mixed precision), or 'auto': bf16 on a CUDA GPU with bf16, else fp32."
+        },
+    )
+    gradient_checkpointing: bool = field(
+        default=False, metadata={"help": "Trade compute for memory; worth it only for large models on GPU."}
+    )
+    evaluate_on_test: bool = field(
+        default=True, metadata={"help": "Report metrics on the snapshot's test split after training."}
+    )
+
+    def __post_init__(self) -> None:
+        if self.max_steps == 0 or self.max_steps < -1:
+            raise ValueError(f"max_steps must be positive or -1 (use epochs), got {self.max_steps}.")
+        if self.max_steps == -1 and self.num_train_epochs <= 0:
+            raise ValueError(f"num_train_epochs must be positive, got {self.num_train_epochs}.")
+        if self.learning_rate <= 0:
+            raise ValueError(f"learning_rate must be positive, got {self.learning_rate}.")
+        for name in (
+            "per_device_train_batch_size",
+            "per_device_eval_batch_size",
+            "gradient_accumulation_steps",
+            "log_every_steps",
+            "checkpoint_every_steps",
+        ):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}.")
+        if self.max_length is not None and self.max_length < 8:
+            raise ValueError(f"max_length must be at least 8 tokens or None, got {self.max_length}.")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}.")
+
+    def check_paths(self) -> None:
+        """Check that every path the run reads exists (called by the runner before any training)."""
+
+
+@dataclass(kw_only=True)
+class PolicyTrainingConfig(TrainingRunConfig):
+    """Settings for training a causal-LM policy (SFT, DPO, MODPO, joint-loss DPO)."""
+
+    base_model: str = field(
+        metadata={
+            "help": "Directory of the starting policy: a full model, or a LoRA adapter (e.g. an SFT run's "
+            "`adapter/`), which is merged into its base so that it becomes the frozen reference."
+        }
+    )
+    use_lora: bool = field(default=True, metadata={"help": "Train a LoRA adapter instead of all weights."})
+    lora_r: int = field(default=16, metadata={"help": "LoRA rank."})
+    lora_alpha: int = field(default=32, metadata={"help": "LoRA scaling numerator (scale = alpha / r)."})
+    lora_dropout: float = field(default=0.05, metadata={"help": "Dropout on the LoRA branch."})
+    lora_target_modules: list[str] | str = field(
+        default="all-linear", metadata={"help": "Modules that get adapters, or 'all-linear'."}
+    )
+    load_in_4bit: bool = field(
+        default=False,
+        metadata={
+            "help": "Load the frozen base in 4-bit NF4 (QLoRA). Needs CUDA and bitsandbytes; elsewhere the "
+            "run falls back to unquantised weights and records that it did."
+        },
+    )
+
+    save_merged_model: bool = field(
+        default=False,
+        metadata={
+            "help": "Also save the adapter merged into its base as full weights (`merged/`), e.g. to start "
+            "a 4-bit run from this one."
+        },
+    )
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.base_model:
+            raise ValueError("base_model is required: the directory of the starting policy.")
+        if self.lora_r < 1 or self.lora_alpha < 1:
+            raise ValueError(
+                f"lora_r and lora_alpha must be at least 1, got {self.lora_r}, {self.lora_alpha}."
+            )
+        if not 0 <= self.lora_dropout < 1:
+            raise ValueError(f"lora_dropout must be in [0, 1), got {self.lora_dropout}.")
+        if self.load_in_4bit and not self.use_lora:
+            raise ValueError(
+                "load_in_4bit needs use_lora=True: quantised weights cannot be fine-tuned directly."
+            )
+
+    def check_paths(self) -> None:
+        super().check_paths()
+        require_existing_path(self.base_model, what="base_model")
+
+
+def config_from_dict(cls: type[ConfigT], data: dict[str, Any]) -> ConfigT:
+    """Build a config from plain data (JSON/YAML), rejecting unknown keys instead of ignoring them."""
+    if not isinstance(data, dict):
+        raise ValueError(f"A {cls.__name__} must be a mapping, got {type(data).__name__}.")
+    known = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ValueError(f"Unknown {cls.__name__} field(s): {', '.join(unknown)}.")
+    return cls(**data)
+
+
+def config_to_dict(config: Any) -> dict[str, Any]:
+    """JSON-ready view of a config, recorded in every result for lineage."""
+    return dataclasses.asdict(config)

@@ -1,0 +1,186 @@
+"""Joint-loss DPO: one policy trained on several criteria's pairs with a weighted sum of their DPO losses.
+
+The loss of a batch is sum_c w_c * DPO_c, where DPO_c is TRL's DPO loss on the batch's pairs of criterion c.
+Batches are built balanced (the same number of pairs of every criterion, criteria interleaved round-robin,
+read sequentially), so every batch is an unbiased sample of the full objective sum_c w_c E_c[loss]. If a
+batch lacks a criterion (e.g. TRL dropped an over-long prompt) the weights of the criteria present are
+renormalised, so the loss stays a weighted average.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from datasets import Dataset, concatenate_datasets
+from trl import DPOConfig, DPOTrainer
+
+from .callbacks import RunCallbacks
+from .config import PolicyTrainingConfig, validate_weights
+from .dpo import PreferenceRunPlan, dpo_arguments, train_preference_policy, with_extra_columns
+from .policy import PolicySetup
+from .runtime import lora_config
+from .snapshot import PreferencePair, Snapshot, preference_dataset
+
+
+@dataclass
+class JointDPOConfig(DPOConfig):
+    """TRL `DPOConfig` plus the weight of each criterion, indexed by the dataset's `criterion_index`."""
+
+    criterion_weights: list[float] = field(
+        default_factory=lambda: [1.0],
+        metadata={"help": "w_c per criterion index; non-negative, summing to 1."},
+    )
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        validate_weights(self.criterion_weights, what="criterion_weights")
+
+
+class JointDPOTrainer(DPOTrainer):
+    """DPOTrainer whose loss is the weighted sum of per-criterion DPO losses within each batch."""
+
+    _tag_names = ["trl", "dpo", "joint-loss"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not isinstance(self.args, JointDPOConfig):
+            raise TypeError(f"JointDPOTrainer needs a JointDPOConfig, got {type(self.args).__name__}.")
+        with_extra_columns(self, {"criterion_index": torch.long})
+
+    def _set_signature_columns_if_needed(self) -> None:
+        super()._set_signature_columns_if_needed()
+        if "criterion_index" not in self._signature_columns:
+            self._signature_columns = [*self._signature_columns, "criterion_index"]
+
+    def _compute_loss(self, model: Any, inputs: dict[str, Any], return_outputs: bool) -> Any:
+        if return_outputs:
+            raise NotImplementedError("JointDPOTrainer computes losses only (prediction_loss_only=True).")
+        inputs = dict(inputs)
+        criterion_index = inputs.pop("criterion_index")
+        pairs = criterion_index.size(0)
+        present = criterion_index.unique().tolist()
+        weights = self.args.criterion_weights
+        total_weight = sum(weights[c] for c in present)
+        loss = torch.zeros((), device=self.accelerator.device)
+        for c in present:
+            rows = (criterion_index == c).nonzero().squeeze(1)
+            # TRL stacks chosen rows then rejected rows (2 x pairs); per-pair tensors have `pairs` rows.
+            both = torch.cat([rows, rows + pairs])
+            sub_batch = {
+                key: value[both.to(value.device)]
+                if value.size(0) == 2 * pairs
+                else value[rows.to(value.device)]
+                for key, value in inputs.items()
+            }
+            loss = loss + (weights[c] / total_weight) * super()._compute_loss(model, sub_batch, False)
+        return loss
+
+
+@dataclass(kw_only=True)
+class JointRunConfig(PolicyTrainingConfig):
+    """Joint-loss DPO over several criteria with weights w_c."""
+
+    criteria_weights: dict[str, float] = field(
+        metadata={
+            "help": "{criterion: w_c}, non-negative and summing to 1; criteria with w_c = 0 are skipped."
+        }
+    )
+    beta: float = field(default=0.1, metadata={"help": "KL strength of DPO, shared by all criteria."})
+    learning_rate: float = field(default=5e-6, metadata={"help": "Peak learning rate of AdamW."})
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        validate_weights(self.criteria_weights, what="criteria_weights")
+        if self.beta <= 0:
+            raise ValueError(f"beta must be positive, got {self.beta}.")
+        active = self.active_criteria()
+        if self.per_device_train_batch_size % len(active):
+            raise ValueError(
+                f"per_device_train_batch_size ({self.per_device_train_batch_size}) must be a multiple of the "
+                f"number of criteria with positive weight ({len(active)}), so every batch is balanced."
+            )
+
+    def active_criteria(self) -> list[str]:
+        return [criterion for criterion, weight in self.criteria_weights.items() if weight > 0]
+
+    def validate_against_snapshot(self, snapshot: Snapshot) -> None:
+        for criterion in self.criteria_weights:
+            snapshot.require_criterion(criterion)
+
+
+def balanced_order(
+    pairs_by_criterion: list[list[PreferencePair]], per_batch: int, seed: int
+) -> list[tuple[int, PreferencePair]]:
+    """(criterion index, pair) in batches holding `per_batch` pairs of each criterion.
+
+    Each criterion's pairs are shuffled; smaller criteria are cycled so one pass covers the largest criterion.
+    """
+    rng = random.Random(seed)
+    shuffled = [rng.sample(pairs, len(pairs)) for pairs in pairs_by_criterion]
+    rounds = math.ceil(max(len(pairs) for pairs in shuffled) / per_batch)
+    order = []
+    for round_index in range(rounds):
+        for c, pairs in enumerate(shuffled):
+            for offset in range(per_batch):
+                order.append((c, pairs[(round_index * per_batch + offset) % len(pairs)]))
+    return order
+
+
+def _indexed_dataset(rows: list[tuple[int, PreferencePair]], conversational: bool) -> Dataset:
+    dataset = preference_dataset([pair for _, pair in rows], conversational=conversational)
+    return dataset.add_column("criterion_index", [c for c, _ in rows])
+
+
+def run_joint(
+    config: JointRunConfig,
+    snapshot_dir: str | Path,
+    output_dir: str | Path,
+    callbacks: RunCallbacks | None = None,
+) -> dict[str, Any]:
+    """Train one policy on several criteria at once with the weighted joint DPO loss."""
+    criteria = config.active_criteria()
+
+    def build(snapshot: Snapshot, policy: PolicySetup, out: Path) -> PreferenceRunPlan:
+        per_batch = config.per_device_train_batch_size // len(criteria)
+        train_rows = balanced_order([snapshot.pairs(c, "train") for c in criteria], per_batch, config.seed)
+        test_parts = [
+            _indexed_dataset([(i, pair) for pair in snapshot.pairs(c, "test")], policy.conversational)
+            for i, c in enumerate(criteria)
+            if snapshot.pairs(c, "test")
+        ]
+        args = dpo_arguments(
+            JointDPOConfig,
+            config,
+            out,
+            policy.hardware,
+            beta=config.beta,
+            criterion_weights=[config.criteria_weights[c] for c in criteria],
+            # The balanced order is the point: a random sampler would mix batches again.
+            train_sampling_strategy="sequential",
+        )
+        trainer = JointDPOTrainer(
+            model=policy.model,
+            ref_model=policy.ref_model,
+            args=args,
+            train_dataset=_indexed_dataset(train_rows, policy.conversational),
+            processing_class=policy.tokenizer,
+            peft_config=lora_config(config),
+        )
+        test = concatenate_datasets(test_parts) if test_parts else None
+        metrics = {"n_train_rows": len(train_rows), "criteria": criteria}
+        return PreferenceRunPlan(trainer, test, criteria, metrics)
+
+    return train_preference_policy(
+        config,
+        snapshot_dir,
+        output_dir,
+        callbacks,
+        method="joint",
+        validate=config.validate_against_snapshot,
+        build=build,
+    )

@@ -1,0 +1,212 @@
+"""Model merging ("DPO soup"): linear and SLERP merges of LoRA adapters or of full model weights.
+
+Adapters are merged tensor by tensor (A and B matrices separately), which is what merging "separately
+trained adapters" means in the study; they must share base model, rank and target modules. Full models are
+merged the same way over their whole state dict. Merging with weights (1, 0), or SLERP with t = 0 or 1,
+reproduces an input model exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+from transformers import AutoModelForCausalLM
+
+from . import __version__
+from .callbacks import NullCallbacks, RunCallbacks
+from .config import require_existing_path, validate_weights
+from .runtime import ARTIFACT_FILE, finish_run, is_adapter_dir, load_tokenizer, write_artifact_metadata
+from .snapshot import load_snapshot
+
+MERGE_METHODS = ("linear", "slerp")
+ADAPTER_WEIGHTS = "adapter_model.safetensors"
+# Adapter settings that must agree for a tensor-wise merge to mean anything.
+ADAPTER_KEYS_THAT_MUST_MATCH = ("base_model_name_or_path", "r", "lora_alpha", "target_modules", "peft_type")
+# Below this angle between two tensors SLERP is numerically a straight line; interpolate linearly instead.
+SLERP_COLINEAR_DOT = 0.9995
+
+
+@dataclass(kw_only=True)
+class MergeRunConfig:
+    """Merge two or more trained policies into one."""
+
+    models: list[str] = field(
+        metadata={"help": "Policy artifact directories: all LoRA adapters (`adapter/`) or all full models."}
+    )
+    method: str = field(default="linear", metadata={"help": "'linear' (weighted average) or 'slerp'."})
+    weights: list[float] | None = field(
+        default=None,
+        metadata={
+            "help": "Linear merge weights, one per model, non-negative, summing to 1; None is uniform."
+        },
+    )
+    t: float = field(
+        default=0.5, metadata={"help": "SLERP position between the first (t=0) and second (t=1) model."}
+    )
+
+    def __post_init__(self) -> None:
+        if len(self.models) < 2:
+            raise ValueError(f"Merging needs at least two models, got {len(self.models)}.")
+        if self.method not in MERGE_METHODS:
+            raise ValueError(f"method must be one of {MERGE_METHODS}, got {self.method!r}.")
+        if self.method == "linear":
+            if self.weights is not None:
+                if len(self.weights) != len(self.models):
+                    raise ValueError(f"Got {len(self.weights)} weights for {len(self.models)} models.")
+                validate_weights(self.weights, what="merge weights")
+        else:
+            if len(self.models) != 2:
+                raise ValueError(f"SLERP merges exactly two models, got {len(self.models)}.")
+            if self.weights is not None:
+                raise ValueError("SLERP takes `t`, not `weights`.")
+            if not 0.0 <= self.t <= 1.0 or math.isnan(self.t):
+                raise ValueError(f"SLERP t must be in [0, 1], got {self.t}.")
+
+    def linear_weights(self) -> list[float]:
+        return self.weights if self.weights is not None else [1.0 / len(self.models)] * len(self.models)
+
+    def check_paths(self) -> None:
+        for path in self.models:
+            require_existing_path(path, what="model to merge")
+
+
+def _check_same_tensors(state_dicts: Sequence[dict[str, torch.Tensor]]) -> None:
+    first = state_dicts[0]
+    for index, other in enumerate(state_dicts[1:], start=1):
+        if set(other) != set(first):
+            raise ValueError(f"Model {index} has different parameters than model 0; they cannot be merged.")
+        for name, tensor in first.items():
+            if other[name].shape != tensor.shape:
+                raise ValueError(f"{name}: shape {tuple(other[name].shape)} != {tuple(tensor.shape)}.")
+
+
+def linear_merge(
+    state_dicts: Sequence[dict[str, torch.Tensor]], weights: Sequence[float]
+) -> dict[str, torch.Tensor]:
+    """sum_i w_i * theta_i per tensor, computed in float64 and returned in each tensor's dtype."""
+    _check_same_tensors(state_dicts)
+    merged = {}
+    for name, tensor in state_dicts[0].items():
+        total = sum(w * sd[name].double() for w, sd in zip(weights, state_dicts, strict=True))
+        merged[name] = total.to(tensor.dtype)
+    return merged
+
+
+def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
+    """Spherical interpolation between two tensors viewed as vectors (linear when nearly colinear)."""
+    a64, b64 = a.double().flatten(), b.double().flatten()
+    norm_a, norm_b = a64.norm(), b64.norm()
+    if norm_a == 0 or norm_b == 0:
+        return ((1 - t) * a64 + t * b64).reshape(a.shape).to(a.dtype)
+    dot = torch.clamp((a64 / norm_a) @ (b64 / norm_b), -1.0, 1.0)
+    if dot.abs() > SLERP_COLINEAR_DOT:
+        result = (1 - t) * a64 + t * b64
+    else:
+        theta = torch.arccos(dot)
+        result = (torch.sin((1 - t) * theta) * a64 + torch.sin(t * theta) * b64) / torch.sin(theta)
+    return result.reshape(a.shape).to(a.dtype)
+
+
+def slerp_merge(
+    first: dict[str, torch.Tensor], second: dict[str, torch.Tensor], t: float
+) -> dict[str, torch.Tensor]:
+    """SLERP every tensor of two state dicts with the same parameters."""
+    _check_same_tensors([first, second])
+    return {name: slerp(tensor, second[name], t) for name, tensor in first.items()}
+
+
+def _merge(config: MergeRunConfig, state_dicts: Sequence[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    if config.method == "linear":
+        return linear_merge(state_dicts, config.linear_weights())
+    return slerp_merge(state_dicts[0], state_dicts[1], config.t)
+
+
+def _merge_adapters(config: MergeRunConfig, target: Path) -> None:
+    adapter_configs = [json.loads((Path(p) / "adapter_config.json").read_text()) for p in config.models]
+    for key in ADAPTER_KEYS_THAT_MUST_MATCH:
+        values = [adapter_config.get(key) for adapter_config in adapter_configs]
+        if any(value != values[0] for value in values):
+            raise ValueError(f"Adapters disagree on {key!r} ({values}); they cannot be merged tensor-wise.")
+    for path in config.models:
+        if not (Path(path) / ADAPTER_WEIGHTS).is_file():
+            raise ValueError(f"{path} has no {ADAPTER_WEIGHTS}.")
+    merged = _merge(config, [load_file(str(Path(p) / ADAPTER_WEIGHTS)) for p in config.models])
+    # The first adapter's directory supplies the config and tokenizer files; only the weights change.
+    shutil.copytree(config.models[0], target, ignore=shutil.ignore_patterns(ADAPTER_WEIGHTS, ARTIFACT_FILE))
+    save_file(merged, str(target / ADAPTER_WEIGHTS), metadata={"format": "pt"})
+
+
+def _merge_full_models(config: MergeRunConfig, target: Path) -> None:
+    models = [AutoModelForCausalLM.from_pretrained(path, dtype="auto") for path in config.models]
+    merged = _merge(config, [model.state_dict() for model in models])
+    models[0].load_state_dict(merged)
+    models[0].save_pretrained(str(target))
+    load_tokenizer(config.models[0]).save_pretrained(str(target))
+
+
+def run_merge(
+    config: MergeRunConfig,
+    snapshot_dir: str | Path | None,
+    output_dir: str | Path,
+    callbacks: RunCallbacks | None = None,
+) -> dict[str, Any]:
+    """Merge the configured policies into `<output_dir>/adapter` or `<output_dir>/model`.
+
+    The snapshot is optional and only recorded for lineage; merging reads no training data. `callbacks` is
+    accepted for a uniform runner signature; a merge is a single short step, reported once.
+    """
+    callbacks = callbacks or NullCallbacks()
+    output_dir = Path(output_dir)
+    config.check_paths()
+    snapshot = load_snapshot(snapshot_dir) if snapshot_dir is not None else None
+    kinds = {is_adapter_dir(path) for path in config.models}
+    if len(kinds) != 1:
+        raise ValueError("Merge either LoRA adapters or full models, not a mix of both.")
+    adapters = kinds.pop()
+    target = output_dir / ("adapter" if adapters else "model")
+    if target.exists():
+        shutil.rmtree(target)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    (_merge_adapters if adapters else _merge_full_models)(config, target)
+
+    parent_metadata = [_artifact_metadata(path) for path in config.models]
+    criteria = sorted({c for metadata in parent_metadata for c in metadata.get("criteria", [])})
+    write_artifact_metadata(
+        target,
+        {
+            "kind": "policy",
+            "method": "merge",
+            "merge_method": config.method,
+            "criteria": criteria,
+            "base_model": next((m["base_model"] for m in parent_metadata if "base_model" in m), None),
+            "code_version": __version__,
+            "parent_snapshots": sorted({m["snapshot_hash"] for m in parent_metadata if "snapshot_hash" in m}),
+            **(snapshot.lineage() if snapshot is not None else {}),
+        },
+    )
+    callbacks.on_progress(1, 1, {})
+    metrics = {"merge_method": config.method, "n_models": len(config.models)}
+    metrics.update({"weights": config.linear_weights()} if config.method == "linear" else {"t": config.t})
+    return finish_run(
+        method="merge",
+        config=config,
+        snapshot=snapshot,
+        output_dir=output_dir,
+        status="completed",
+        metrics=metrics,
+        artifacts={target.name: str(target)},
+        parents=list(config.models),
+    )
+
+
+def _artifact_metadata(path: str) -> dict[str, Any]:
+    metadata_path = Path(path) / ARTIFACT_FILE
+    return json.loads(metadata_path.read_text()) if metadata_path.is_file() else {}

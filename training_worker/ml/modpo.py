@@ -1,0 +1,336 @@
+"""MODPO (multi-objective DPO) on TRL's DPOTrainer, with margins from reward models computed once up front.
+
+For a primary criterion k with weight w_k and margin reward models r_j with weights w_j (j != k):
+
+    margin(x, y_w, y_l) = sum_{j != k} w_j * (r_j(x, y_w) - r_j(x, y_l))
+    loss = -log sigmoid( (beta / w_k) * [(log pi(y_w) - log ref(y_w)) - (log pi(y_l) - log ref(y_l))]
+                         - margin / w_k )
+
+`MODPOTrainer` reuses TRL's sigmoid DPO loss unchanged: with beta' = beta / w_k and the reference log-prob of
+the chosen response raised by margin / beta, TRL's logit
+
+    beta' * [(log pi(y_w) - (log ref(y_w) + margin / beta)) - (log pi(y_l) - log ref(y_l))]
+
+is exactly the MODPO logit above. TRL's collator would drop a `margin` column silently (the bug that makes
+the study's original MODPO trainer train plain DPO), so the trainer carries it with its own collator.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from trl import DPOConfig, DPOTrainer
+
+from .callbacks import RunCallbacks
+from .config import require_existing_path, validate_weights
+from .dpo import DPORunConfig, PreferenceRunPlan, dpo_arguments, train_preference_policy, with_extra_columns
+from .policy import PolicySetup
+from .runtime import lora_config, read_artifact_metadata
+from .scoring import RewardScorer, score_pairs
+from .snapshot import PreferencePair, Snapshot, preference_dataset
+
+
+@dataclass
+class MODPOConfig(DPOConfig):
+    """TRL `DPOConfig` plus the primary objective's weight w_k."""
+
+    objective_weight: float = field(
+        default=1.0,
+        metadata={"help": "Weight w_k of the primary objective; the loss uses beta / w_k and margin / w_k."},
+    )
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not 0 < self.objective_weight <= 1:
+            raise ValueError(f"objective_weight (w_k) must be in (0, 1], got {self.objective_weight}.")
+        # The margin enters through a shifted reference log-prob, which equals MODPO only for the plain
+        # sigmoid loss on log-ratios.
+        if list(self.loss_type) != ["sigmoid"]:
+            raise ValueError(f"MODPO needs loss_type='sigmoid', got {self.loss_type}.")
+        if self.f_divergence_type != "reverse_kl":
+            raise ValueError(f"MODPO needs f_divergence_type='reverse_kl', got {self.f_divergence_type!r}.")
+
+
+class MODPOTrainer(DPOTrainer):
+    """DPOTrainer whose loss is the MODPO loss; the training dataset needs a float `margin` column.
+
+    TRL's logged `rewards/*` metrics become MODPO's implicit rewards of the primary objective: computed with
+    beta / w_k, and with the margin term booked on the chosen response, so `rewards/margins` is the mean
+    MODPO logit and `rewards/accuracies` the share of pairs where it is positive. `modpo/margin` logs the
+    batch's mean margin.
+    """
+
+    _tag_names = ["trl", "dpo", "modpo"]
+    _name = "MODPO"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not isinstance(self.args, MODPOConfig):
+            raise TypeError(f"MODPOTrainer needs a MODPOConfig, got {type(self.args).__name__}.")
+        # TRL reads `self.beta` in the loss and its reward metrics, so its rewards are MODPO's implicit ones.
+        self.beta = self.args.beta / self.args.objective_weight
+        with_extra_columns(self, {"margin": torch.float32})
+
+    def _set_signature_columns_if_needed(self) -> None:
+        super()._set_signature_columns_if_needed()
+        if "margin" not in self._signature_columns:
+            self._signature_columns = [*self._signature_columns, "margin"]
+
+    @contextlib.contextmanager
+    def _reference_from_batch(self) -> Iterator[None]:
+        """Make TRL read the (shifted) reference log-probs from the batch instead of recomputing them."""
+        previous = self.precompute_ref_logps
+        self.precompute_ref_logps = True
+        try:
+            yield
+        finally:
+            self.precompute_ref_logps = previous
+
+    def _compute_loss(self, model: Any, inputs: dict[str, Any], return_outputs: bool) -> Any:
+        inputs = dict(inputs)
+        if "margin" not in inputs:
+            raise ValueError("MODPOTrainer batches need a `margin` column; compute margins before training.")
+        margin = inputs.pop("margin")
+        if "ref_chosen_logps" not in inputs:
+            reference = self.ref_model if self.ref_model is not None else self.model
+            inputs["ref_chosen_logps"], inputs["ref_rejected_logps"] = self.compute_ref_log_probs(
+                reference, inputs
+            )
+        ref_chosen = inputs["ref_chosen_logps"]
+        inputs["ref_chosen_logps"] = (
+            ref_chosen + margin.to(ref_chosen.device, ref_chosen.dtype) / self.args.beta
+        )
+        mode = "train" if self.model.training else "eval"
+        self._metrics[mode]["modpo/margin"].append(self.accelerator.gather(margin.detach()).mean().item())
+        with self._reference_from_batch():
+            return super()._compute_loss(model, inputs, return_outputs)
+
+
+@dataclass
+class MarginRewardModel:
+    """A reward-model artifact from an earlier `reward` run and the criterion it scores."""
+
+    criterion: str = field(metadata={"help": "Criterion the reward model scores (must match its artifact)."})
+    path: str = field(metadata={"help": "The reward run's `model/` directory."})
+
+
+@dataclass(kw_only=True)
+class MODPORunConfig(DPORunConfig):
+    """MODPO on `criterion` (the primary objective k) with margins from reward models of other criteria."""
+
+    margin_reward_models: list[MarginRewardModel] = field(
+        default_factory=list,
+        metadata={"help": "Reward models r_j (j != k) whose weighted score differences form the margin."},
+    )
+    weights: dict[str, float] | None = field(
+        default=None,
+        metadata={
+            "help": "Objective weights {criterion: w}, covering the primary criterion and every margin "
+            "reward model, summing to 1. None takes the snapshot's survey-derived objective weights for "
+            "those criteria, renormalised to sum to 1."
+        },
+    )
+    margin_batch_size: int = field(default=64, metadata={"help": "Batch size for scoring responses."})
+
+    def __post_init__(self) -> None:
+        self.margin_reward_models = [
+            spec if isinstance(spec, MarginRewardModel) else MarginRewardModel(**spec)
+            for spec in self.margin_reward_models
+        ]
+        super().__post_init__()
+        if not self.margin_reward_models:
+            raise ValueError(
+                "MODPO needs at least one margin reward model; without one it is DPO (method 'dpo')."
+            )
+        criteria = [spec.criterion for spec in self.margin_reward_models]
+        if self.criterion in criteria:
+            raise ValueError(
+                f"Margin reward models must score other criteria than the primary one ({self.criterion!r})."
+            )
+        if len(set(criteria)) != len(criteria):
+            raise ValueError(f"Each criterion may have one margin reward model, got {criteria}.")
+        if self.margin_batch_size < 1:
+            raise ValueError(f"margin_batch_size must be at least 1, got {self.margin_batch_size}.")
+        if self.weights is not None:
+            self._validate_weights(self.weights)
+
+    def _validate_weights(self, weights: dict[str, float]) -> None:
+        expected = {self.criterion, *(spec.criterion for spec in self.margin_reward_models)}
+        if set(weights) != expected:
+            raise ValueError(
+                f"weights must cover exactly the primary criterion and the margin reward models' criteria "
+                f"{sorted(expected)}, got {sorted(weights)}."
+            )
+        validate_weights(weights, what="MODPO weights")
+        if weights[self.criterion] <= 0:
+            raise ValueError(
+                f"The primary criterion's weight w_k must be positive, got {weights[self.criterion]}."
+            )
+
+    def check_paths(self) -> None:
+        super().check_paths()
+        for spec in self.margin_reward_models:
+            require_existing_path(spec.path, what=f"margin reward model for {spec.criterion!r}")
+
+    def resolved_weights(self, snapshot: Snapshot) -> dict[str, float]:
+        """The weights to train with: the configured ones, or the snapshot's restricted and renormalised."""
+        if self.weights is not None:
+            return dict(self.weights)
+        wanted = [self.criterion, *(spec.criterion for spec in self.margin_reward_models)]
+        missing = [c for c in wanted if c not in snapshot.objective_weights]
+        if missing:
+            raise ValueError(f"weights not given and the snapshot has no objective weight for {missing}.")
+        total = sum(snapshot.objective_weights[c] for c in wanted)
+        if total <= 0:
+            raise ValueError(
+                f"The snapshot's objective weights for {wanted} sum to {total}; cannot normalise."
+            )
+        weights = {c: snapshot.objective_weights[c] / total for c in wanted}
+        self._validate_weights(weights)
+        return weights
+
+    def validate_against_snapshot(self, snapshot: Snapshot) -> None:
+        """Criteria must belong to the snapshot, and reward models to the snapshot's criteria set."""
+        snapshot.require_criterion(self.criterion)
+        for spec in self.margin_reward_models:
+            if spec.criterion not in snapshot.criteria:
+                raise ValueError(
+                    f"Margin reward model criterion {spec.criterion!r} is not in the snapshot's criteria set "
+                    f"{snapshot.criteria_set_key!r} ({', '.join(snapshot.criteria)})."
+                )
+            metadata = read_artifact_metadata(spec.path)
+            if metadata.get("kind") != "reward_model":
+                raise ValueError(f"{spec.path} is a {metadata.get('kind')!r} artifact, not a reward model.")
+            if metadata.get("criterion") != spec.criterion:
+                raise ValueError(
+                    f"{spec.path} scores {metadata.get('criterion')!r}, "
+                    f"but the config names {spec.criterion!r}."
+                )
+            trained_set = metadata.get("criteria_set", {}).get("key")
+            if trained_set != snapshot.criteria_set_key:
+                raise ValueError(
+                    f"The {spec.criterion!r} reward model at {spec.path} was trained on criteria set "
+                    f"{trained_set!r}, not on this snapshot's {snapshot.criteria_set_key!r}."
+                )
+        self.resolved_weights(snapshot)
+
+
+@dataclass
+class MarginReport:
+    """Margins for a list of pairs, with per-reward-model diagnostics."""
+
+    margins: list[float]
+    unique_texts: int
+    per_model: dict[str, dict[str, float]]
+
+
+def compute_margins(
+    pairs: Sequence[PreferencePair],
+    reward_models: Sequence[tuple[str, RewardScorer, float]],
+    *,
+    batch_size: int = 64,
+) -> MarginReport:
+    """sum_j w_j (r_j(x, y_w) - r_j(x, y_l)) per pair; each (prompt, response) is scored once per model.
+
+    `reward_models` holds (criterion, scorer, weight w_j). Scores are combined in float64 so the margin does
+    not depend on the order of the reward models.
+    """
+    margins = torch.zeros(len(pairs), dtype=torch.float64)
+    per_model: dict[str, dict[str, float]] = {}
+    for criterion, scorer, weight in reward_models:
+        chosen, rejected = score_pairs(scorer, pairs, batch_size=batch_size)
+        difference = chosen.double() - rejected.double()
+        margins += weight * difference
+        per_model[criterion] = {
+            "weight": weight,
+            "mean_reward_difference": float(difference.mean()) if len(pairs) else 0.0,
+            "agreement_with_primary_preference": float((difference > 0).double().mean())
+            if len(pairs)
+            else 0.0,
+        }
+    unique_texts = len({(p.prompt, r) for p in pairs for r in (p.chosen, p.rejected)})
+    return MarginReport(margins=margins.tolist(), unique_texts=unique_texts, per_model=per_model)
+
+
+def write_margins(path: Path, pairs: Sequence[PreferencePair], margins: Sequence[float]) -> None:
+    """Keep the margins the policy was trained with, one line per pair, for audit and analysis."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as handle:
+        for pair, margin in zip(pairs, margins, strict=True):
+            record = {"question_id": pair.question_id, "split": pair.split, "margin": margin}
+            handle.write(json.dumps(record) + "\n")
+
+
+def run_modpo(
+    config: MODPORunConfig,
+    snapshot_dir: str | Path,
+    output_dir: str | Path,
+    callbacks: RunCallbacks | None = None,
+) -> dict[str, Any]:
+    """Train a policy with MODPO: margins first (once, batched), then the MODPO loss on TRL's DPOTrainer."""
+
+    def build(snapshot: Snapshot, policy: PolicySetup, out: Path) -> PreferenceRunPlan:
+        weights = config.resolved_weights(snapshot)
+        train_pairs = snapshot.pairs(config.criterion, "train")
+        test_pairs = snapshot.pairs(config.criterion, "test")
+        scorers = [
+            (spec.criterion, RewardScorer(spec.path), weights[spec.criterion])
+            for spec in config.margin_reward_models
+        ]
+        # One pass over train and test pairs together: they share no texts, but it halves the batching tail.
+        report = compute_margins([*train_pairs, *test_pairs], scorers, batch_size=config.margin_batch_size)
+        del scorers  # the reward models are not needed during policy training
+        train_margins = report.margins[: len(train_pairs)]
+        test_margins = report.margins[len(train_pairs) :]
+        margins_path = out / "margins.jsonl"
+        write_margins(margins_path, [*train_pairs, *test_pairs], report.margins)
+        train = preference_dataset(train_pairs, conversational=policy.conversational)
+        train = train.add_column("margin", train_margins)
+        test = None
+        if test_pairs:
+            test = preference_dataset(test_pairs, conversational=policy.conversational)
+            test = test.add_column("margin", test_margins)
+        args = dpo_arguments(
+            MODPOConfig,
+            config,
+            out,
+            policy.hardware,
+            beta=config.beta,
+            objective_weight=weights[config.criterion],
+        )
+        trainer = MODPOTrainer(
+            model=policy.model,
+            ref_model=policy.ref_model,
+            args=args,
+            train_dataset=train,
+            processing_class=policy.tokenizer,
+            peft_config=lora_config(config),
+        )
+        metrics = {
+            "n_train_pairs": len(train_pairs),
+            "weights": weights,
+            "margin_mean": sum(train_margins) / len(train_margins),
+            "margin_abs_max": max(abs(m) for m in train_margins),
+            "margin_unique_texts": report.unique_texts,
+            "margin_models": report.per_model,
+        }
+        parents = [spec.path for spec in config.margin_reward_models]
+        return PreferenceRunPlan(
+            trainer, test, [config.criterion], metrics, parents, {"margins": str(margins_path)}
+        )
+
+    return train_preference_policy(
+        config,
+        snapshot_dir,
+        output_dir,
+        callbacks,
+        method="modpo",
+        validate=config.validate_against_snapshot,
+        build=build,
+    )
