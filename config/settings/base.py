@@ -110,6 +110,8 @@ PSEUDONYM_KEY = env_str("PSEUDONYM_KEY", SECRET_KEY)
 # Where GPU workers reach the web app's worker API (they hold no database credentials).
 PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
 RUN_TOKEN_TTL_S = env_int("RUN_TOKEN_TTL_S", 72 * 3600)
+# Base models named by hub id (not a path) are accepted only where GPU workers can reach a model hub.
+ALLOW_HUB_MODELS = env_bool("ALLOW_HUB_MODELS", False)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],

@@ -7,12 +7,12 @@ INPUT_PREFIX = "input:"
 
 
 def resolve_inputs(value: Any, inputs: dict[str, Path]) -> Any:
-    """Replace "input:<name>" anywhere in a config with the local path of that downloaded input."""
+    """Replace "input:<name>[/sub/path]" anywhere in a config with the local path inside that input."""
     if isinstance(value, str) and value.startswith(INPUT_PREFIX):
-        name = value.removeprefix(INPUT_PREFIX)
+        name, _, inner = value.removeprefix(INPUT_PREFIX).partition("/")
         if name not in inputs:
             raise ValueError(f"The config names input {name!r}, which the run does not have.")
-        return str(inputs[name])
+        return str(inputs[name] / inner) if inner else str(inputs[name])
     if isinstance(value, dict):
         return {key: resolve_inputs(item, inputs) for key, item in value.items()}
     if isinstance(value, list):

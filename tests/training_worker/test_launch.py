@@ -1,0 +1,167 @@
+"""Launching runs: everything that cannot run is refused before anything is queued."""
+
+from types import SimpleNamespace
+
+import pytest
+
+from core.models import Status
+from tests.factories import TrainingRunFactory
+from training_worker.launch import LaunchError, LaunchRequest, training_run_launch
+from training_worker.models import RunArtifact, TrainingRun
+
+pytestmark = pytest.mark.django_db
+
+THERAPEUTIC = [
+    "empathy",
+    "active_listening",
+    "self_motivated_change",
+    "trust_rapport",
+    "patient_autonomy",
+    "safety",
+]
+
+
+def snapshot(criteria_set: str = "therapeutic", criteria: list[str] | None = None) -> SimpleNamespace:
+    """The fields of annotation.DatasetSnapshot that launching reads."""
+    return SimpleNamespace(
+        manifest={"criteria_set": {"key": criteria_set, "version": 1, "criteria": criteria or THERAPEUTIC}},
+        content_hash="c" * 64,
+        archive=SimpleNamespace(name="snapshots/therapeutic.tar.gz"),
+        archive_sha256="a" * 64,
+    )
+
+
+def reward_run(
+    criterion: str, criteria_set: str = "therapeutic", status: str = Status.SUCCEEDED
+) -> TrainingRun:
+    run = TrainingRunFactory(
+        method="reward",
+        status=status,
+        config={"criterion": criterion},
+        result={"lineage": {"criteria_set": {"key": criteria_set}}},
+    )
+    RunArtifact.objects.create(
+        run=run, name="model", file=f"run-artifacts/rm-{run.pk}", sha256="d" * 64, size=1
+    )
+    return run
+
+
+@pytest.fixture
+def base_model(tmp_path):
+    path = tmp_path / "policy"
+    path.mkdir()
+    return str(path)
+
+
+def modpo(model_dir: str, **overrides) -> LaunchRequest:
+    safety = overrides.pop("margin_reward_runs", None) or [reward_run("safety")]
+    values = {
+        "name": "MODPO empathy",
+        "method": "modpo",
+        "snapshot": snapshot(),
+        "criterion": "empathy",
+        "weights": {"empathy": 0.7, "safety": 0.3},
+        "base_model": model_dir,
+        "margin_reward_runs": safety,
+        "hyper": {"beta": 0.1, "max_steps": 10},
+    }
+    values.update(overrides)
+    return LaunchRequest(**values)
+
+
+def test_a_valid_modpo_launch_is_queued_with_its_inputs_and_lineage(
+    researcher, base_model, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        run = training_run_launch(request=modpo(base_model), created_by=researcher)
+    run.refresh_from_db()
+    assert run.status == Status.QUEUED and len(callbacks) == 1
+    assert run.snapshot_hash == "c" * 64
+    assert run.config["margin_reward_models"] == [{"criterion": "safety", "path": "input:rm-safety/model"}]
+    assert run.config["weights"] == {"empathy": 0.7, "safety": 0.3}
+    assert run.config["base_model"] == base_model and run.config["criterion"] == "empathy"
+    assert {item.name: item.sha256 for item in run.inputs.all()} == {
+        "snapshot": "a" * 64,
+        "rm-safety": "d" * 64,
+    }
+    assert [parent.config["criterion"] for parent in run.parents.all()] == ["safety"]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "message"),
+    [
+        ({"weights": {"empathy": 1.2, "safety": -0.2}}, "weights", "non-negative"),
+        ({"weights": {"empathy": 0.5, "safety": 0.3}}, "weights", "sum to 1"),
+        ({"weights": {"empathy": 0.0, "safety": 1.0}}, "weights", "w_k > 0"),
+        ({"criterion": "quantity"}, "criterion", "no 'quantity' preferences"),
+        ({"base_model": "/no/such/model"}, "base_model", "does not exist"),
+        ({"snapshot": None}, "snapshot", "Choose a frozen dataset snapshot"),
+        ({"hyper": {"beta": -1}}, "beta", "positive"),
+    ],
+)
+def test_invalid_launches_are_refused_and_nothing_is_created(
+    researcher, base_model, overrides, field, message
+):
+    with pytest.raises(LaunchError) as caught:
+        training_run_launch(request=modpo(base_model, **overrides), created_by=researcher)
+    assert message in caught.value.errors[field]
+    assert TrainingRun.objects.filter(method="modpo").count() == 0
+
+
+def test_margin_reward_model_from_another_criteria_set_is_refused(researcher, base_model):
+    gricean_safety = reward_run("safety", criteria_set="gricean")
+    with pytest.raises(LaunchError) as caught:
+        training_run_launch(
+            request=modpo(base_model, margin_reward_runs=[gricean_safety]), created_by=researcher
+        )
+    assert "'gricean' criteria set" in caught.value.errors["margin_reward_runs"]
+
+
+def test_margin_reward_model_must_have_succeeded(researcher, base_model):
+    running = reward_run("safety", status=Status.RUNNING)
+    with pytest.raises(LaunchError) as caught:
+        training_run_launch(request=modpo(base_model, margin_reward_runs=[running]), created_by=researcher)
+    assert "has not succeeded" in caught.value.errors["parents"]
+
+
+def test_margin_reward_model_of_the_primary_criterion_is_refused(researcher, base_model):
+    with pytest.raises(LaunchError) as caught:
+        training_run_launch(
+            request=modpo(base_model, margin_reward_runs=[reward_run("empathy")], weights={"empathy": 1.0}),
+            created_by=researcher,
+        )
+    assert "primary criterion" in caught.value.errors["margin_reward_runs"]
+
+
+def test_merge_needs_two_policies_and_valid_weights(researcher):
+    policy = TrainingRunFactory(method="dpo", status=Status.SUCCEEDED)
+    request = LaunchRequest(name="soup", method="merge", merge_runs=[policy], hyper={"merge_weights": [1.0]})
+    with pytest.raises(LaunchError) as caught:
+        training_run_launch(request=request, created_by=researcher)
+    assert "at least two" in caught.value.errors["merge_runs"]
+    other = TrainingRunFactory(method="dpo", status=Status.SUCCEEDED)
+    request = LaunchRequest(
+        name="soup", method="merge", merge_runs=[policy, other], hyper={"merge_weights": [0.7, 0.7]}
+    )
+    with pytest.raises(LaunchError) as caught:
+        training_run_launch(request=request, created_by=researcher)
+    assert "sum to 1" in caught.value.errors["merge_weights"]
+
+
+def test_joint_loss_needs_weights(researcher, base_model):
+    request = LaunchRequest(name="joint", method="joint", snapshot=snapshot(), base_model=base_model)
+    with pytest.raises(LaunchError) as caught:
+        training_run_launch(request=request, created_by=researcher)
+    assert "weight per criterion" in caught.value.errors["weights"]
+
+
+def test_dpo_from_a_trained_sft_policy_references_its_adapter(researcher, django_capture_on_commit_callbacks):
+    sft = TrainingRunFactory(method="sft", status=Status.SUCCEEDED)
+    RunArtifact.objects.create(run=sft, name="adapter", file="run-artifacts/sft", sha256="e" * 64, size=1)
+    request = LaunchRequest(
+        name="DPO empathy", method="dpo", snapshot=snapshot(), criterion="empathy", parent_policy=sft
+    )
+    with django_capture_on_commit_callbacks(execute=False):
+        run = training_run_launch(request=request, created_by=researcher)
+    assert run.config["base_model"] == "input:policy/adapter"
+    assert run.inputs.get(name="policy").sha256 == "e" * 64
