@@ -17,6 +17,7 @@ class TrainingMethod(models.TextChoices):
     JOINT = "joint", "Joint-loss DPO"
     MERGE = "merge", "Merge (DPO soup)"
     GENERATE = "generate", "Generation"
+    SCORE = "score", "Reward-model scoring"
 
 
 class TrainingRun(StatusMachine):
