@@ -1,10 +1,13 @@
 """Shared fixtures. Under CI=true the real services are mandatory: a missing one fails the run loudly."""
 
+import importlib
 import os
 import socket
+from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+from django.apps import apps
 from django.conf import settings
 from rest_framework.test import APIClient
 
@@ -55,6 +58,24 @@ def postgres_only() -> None:
         pytest.skip("Needs PostgreSQL (set DATABASE_URL); CI=true makes this a failure.")
 
 
+SEED_MIGRATIONS = (
+    "annotation.migrations.0002_seed_criteria_sets",
+    "survey_app.migrations.0002_seed_instrument_and_consent",
+)
+
+
+@pytest.fixture
+def seeded_db(transactional_db) -> None:
+    """A transactional database holding the data migrations' reference data (criteria sets, instrument).
+
+    A transactional test ends with a flush. Serialized rollback cannot be relied on to restore the seed
+    once Playwright's sync API has run in the session (the connection that holds the serialized contents
+    is no longer the one in use), so these tests seed it themselves with the migrations' own idempotent
+    functions."""
+    for module in SEED_MIGRATIONS:
+        importlib.import_module(module).seed(apps, None)
+
+
 @pytest.fixture
 def researcher(db):
     return UserFactory(role=Role.RESEARCHER)
@@ -89,3 +110,44 @@ def clinician_api(clinician) -> APIClient:
 @pytest.fixture(autouse=True)
 def _artifact_root(tmp_path, settings) -> None:
     settings.MEDIA_ROOT = tmp_path / "artifacts"
+
+
+# ---- browser tests: Playwright driving Debian's Chromium (never a downloaded browser build) ----
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI=true but Chromium is missing at {CHROMIUM}.")
+        pytest.skip(f"Chromium not installed at {CHROMIUM}.")
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop on this thread; the tests' own ORM calls stay synchronous.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+    # launch() gives every run a fresh temporary profile of its own.
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()

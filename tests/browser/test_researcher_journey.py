@@ -5,7 +5,7 @@ from playwright.sync_api import expect
 
 from tests.factories import PASSWORD
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("seeded_db")]
 
 
 def test_researcher_signs_in_and_sees_the_dashboard(page, live_server, researcher):

@@ -10,7 +10,7 @@ from tests.workers import celery_worker, wait_for
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.usefixtures("seeded_db")
 def test_default_worker_executes_a_job_through_redis(
     redis_url, postgres_only, researcher, tmp_path, settings
 ):

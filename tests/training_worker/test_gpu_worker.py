@@ -77,7 +77,7 @@ def gpu_worker_env(redis_url, tmp_path, live_server, settings):
     }
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.usefixtures("seeded_db")
 def test_gpu_worker_trains_a_run_and_posts_everything_back(
     gpu_worker_env, redis_url, researcher, tiny_bert, snapshot_archive, tmp_path
 ):
@@ -111,7 +111,7 @@ def test_gpu_worker_trains_a_run_and_posts_everything_back(
     assert run.tokens.get().expires_at is not None
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.usefixtures("seeded_db")
 def test_killed_worker_child_is_redelivered_and_resumes_from_its_checkpoint(
     gpu_worker_env, redis_url, researcher, tiny_bert, snapshot_archive, tmp_path
 ):

@@ -1,0 +1,1 @@
+"""Pure computations over plain data (no database): personas, weights, small-cell suppression, charts."""

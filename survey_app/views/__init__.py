@@ -1,0 +1,1 @@
+"""Survey pages: `participant` (no account, session-bound) and `researcher` (role researcher)."""
