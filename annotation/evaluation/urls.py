@@ -1,5 +1,3 @@
-from django.urls import path
-
 urlpatterns: list = []
 
 api_urlpatterns: list = []
