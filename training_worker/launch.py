@@ -24,6 +24,18 @@ POLICY_METHODS = (TrainingMethod.SFT, TrainingMethod.DPO, TrainingMethod.MODPO, 
 TRAINED_POLICY_METHODS = (*POLICY_METHODS, TrainingMethod.MERGE)
 POLICY_ARTIFACTS = ("adapter", "model")
 
+# Which hyper-parameters each method's config accepts (the ML package rejects unknown keys).
+COMMON = ("learning_rate", "num_train_epochs", "max_steps", "per_device_train_batch_size", "seed")
+METHOD_FIELDS: dict[str, tuple[str, ...]] = {
+    TrainingMethod.REWARD: (*COMMON, "backbone"),
+    TrainingMethod.SFT: (*COMMON, "lora_r"),
+    TrainingMethod.DPO: (*COMMON, "lora_r", "beta"),
+    TrainingMethod.MODPO: (*COMMON, "lora_r", "beta"),
+    TrainingMethod.JOINT: (*COMMON, "lora_r", "beta"),
+    TrainingMethod.MERGE: ("merge_weights", "t"),
+    TrainingMethod.GENERATE: ("num_responses", "temperature", "max_new_tokens", "seed"),
+}
+
 
 class LaunchError(Exception):
     """The request cannot run; `errors` maps form fields to messages."""

@@ -4,6 +4,7 @@ from training_worker import api, views, worker_api
 
 urlpatterns = [
     path("runs/", views.RunListView.as_view(), name="run-list"),
+    path("runs/launch/", views.RunLaunchView.as_view(), name="run-launch"),
     path("runs/compare/", views.RunCompareView.as_view(), name="run-compare"),
     path("runs/<dbid:pk>/", views.RunDetailView.as_view(), name="run-detail"),
     path("runs/<dbid:pk>/cancel/", views.RunCancelView.as_view(), name="run-cancel"),
@@ -16,6 +17,7 @@ urlpatterns = [
 
 api_urlpatterns = [
     path("runs/", api.RunListApi.as_view(), name="api-run-list"),
+    path("runs/launch/", api.RunLaunchApi.as_view(), name="api-run-launch"),
     path("runs/<dbid:pk>/", api.RunDetailApi.as_view(), name="api-run-detail"),
     path("runs/<dbid:pk>/events/", api.RunEventsApi.as_view(), name="api-run-events"),
     path("runs/<dbid:pk>/cancel/", api.RunCancelApi.as_view(), name="api-run-cancel"),

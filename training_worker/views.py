@@ -1,15 +1,19 @@
 """Researcher pages for training runs: list, detail with a live loss curve, comparison, cancel, downloads."""
 
+import json
+
 from django.contrib import messages
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect
-from django.views.generic import DetailView, ListView, TemplateView, View
+from django.views.generic import DetailView, FormView, ListView, TemplateView, View
 
 from core.charts import Series, line_chart_svg
 from core.models import Status
 from core.roles import Role
 from core.services import audit_record
 from core.views import RoleRequiredMixin
+from training_worker.forms import RunLaunchForm
+from training_worker.launch import METHOD_FIELDS, LaunchError, training_run_launch
 from training_worker.models import TrainingMethod, TrainingRun
 from training_worker.selectors import run_loss_series, runs_list
 from training_worker.services import training_run_cancel
@@ -30,6 +34,31 @@ class RunListView(RoleRequiredMixin, ListView):
         context = super().get_context_data(**kwargs)
         context.update(statuses=Status.choices, methods=TrainingMethod.choices, filters=self.request.GET)
         return context
+
+
+class RunLaunchView(RoleRequiredMixin, FormView):
+    """Pick method, data, criteria, weights and hyper-parameters; refused before queueing if it cannot run."""
+
+    template_name = "training_worker/run_launch.html"
+    roles = (Role.RESEARCHER,)
+    form_class = RunLaunchForm
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["method_fields"] = json.dumps(
+            {method: list(fields) for method, fields in METHOD_FIELDS.items()}
+        )
+        return context
+
+    def form_valid(self, form):
+        try:
+            run = training_run_launch(request=form.launch_request(), created_by=self.request.user)
+        except LaunchError as exc:
+            for field, message in exc.errors.items():
+                form.add_error(field if field in form.fields else None, message)
+            return self.form_invalid(form)
+        messages.success(self.request, f"Queued {run.name}. It starts when a GPU worker is free.")
+        return redirect("run-detail", pk=run.pk)
 
 
 class RunDetailView(RoleRequiredMixin, DetailView):

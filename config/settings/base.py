@@ -143,6 +143,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "StatusEnum": "core.models.Status",
         "FinalStatusEnum": ["succeeded", "failed", "cancelled"],
+        "SplitScopeEnum": "annotation.models.SplitScope",
+        "SplitEnum": "annotation.models.Split",
     },
 }
 

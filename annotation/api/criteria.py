@@ -8,8 +8,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotation.models import CriteriaSet
-from annotation.selectors import criteria_set_get, criteria_sets_current
-from annotation.services import criteria_set_new_version
+from annotation.selectors.criteria import criteria_set_get, criteria_sets_current
+from annotation.services.criteria import criteria_set_new_version
 from core.api import StrictSerializer
 from core.permissions import IsResearcher, IsStaffRole
 

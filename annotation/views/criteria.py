@@ -7,8 +7,8 @@ from django.views.generic import TemplateView
 
 from annotation.forms import CriterionFormSet
 from annotation.models import CriteriaSet
-from annotation.selectors import criteria_set_get, criteria_sets_current
-from annotation.services import CRITERION_FIELDS, criteria_set_new_version
+from annotation.selectors.criteria import criteria_set_get, criteria_sets_current
+from annotation.services.criteria import CRITERION_FIELDS, criteria_set_new_version
 from core.roles import Role
 from core.views import RoleRequiredMixin
 

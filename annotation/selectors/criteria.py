@@ -1,4 +1,4 @@
-"""Reads for annotation records."""
+"""Reads for criteria sets."""
 
 from django.db.models import QuerySet
 

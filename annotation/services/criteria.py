@@ -1,4 +1,4 @@
-"""Writes for annotation records."""
+"""Writes for criteria sets: an edit is a new version."""
 
 from collections.abc import Sequence
 from typing import Any

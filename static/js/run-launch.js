@@ -1,0 +1,23 @@
+// Shows only the fields that matter for the chosen method; without JavaScript every field stays visible.
+(function () {
+  const form = document.querySelector("[data-launch-form]");
+  if (!form) return;
+  const methodFields = JSON.parse(form.dataset.methodFields);
+  const always = new Set(["name", "method", "snapshot"]);
+  const extra = {
+    reward: ["criterion"], sft: ["base_model", "parent_policy"], dpo: ["criterion", "base_model", "parent_policy"],
+    modpo: ["criterion", "base_model", "parent_policy", "margin_reward_runs", "weight_set", "weights"],
+    joint: ["base_model", "parent_policy", "weight_set", "weights"],
+    merge: ["merge_runs", "merge_method"], generate: ["base_model", "parent_policy"],
+  };
+  function update() {
+    const method = form.elements.method.value;
+    const shown = new Set([...always, ...(extra[method] || []), ...(methodFields[method] || [])]);
+    form.querySelectorAll("[data-field]").forEach((el) => { el.hidden = !shown.has(el.dataset.field); });
+    form.querySelectorAll("fieldset").forEach((fs) => {
+      fs.hidden = ![...fs.querySelectorAll("[data-field]")].some((el) => !el.hidden);
+    });
+  }
+  form.elements.method.addEventListener("change", update);
+  update();
+})();

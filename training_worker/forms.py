@@ -1,0 +1,132 @@
+"""The researcher's launch form; it only gathers input, training_worker.launch decides what may run."""
+
+import json
+
+from django import forms
+from django.apps import apps
+
+from annotation.models import Criterion
+from core.models import Status
+from training_worker.launch import METHOD_FIELDS, TRAINED_POLICY_METHODS, LaunchRequest
+from training_worker.models import TrainingMethod, TrainingRun
+
+
+def _succeeded(*methods: str):
+    return TrainingRun.objects.filter(status=Status.SUCCEEDED, method__in=methods)
+
+
+class RunLaunchForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    method = forms.ChoiceField(
+        choices=[choice for choice in TrainingMethod.choices if choice[0] in METHOD_FIELDS]
+    )
+    snapshot = forms.ModelChoiceField(queryset=None, required=False, help_text="Frozen preference data.")
+    criterion = forms.ChoiceField(
+        required=False, help_text="Reward model, DPO, MODPO: the (primary) criterion."
+    )
+    weight_set = forms.ModelChoiceField(
+        queryset=None, required=False, help_text="Survey-derived objective weights (MODPO, joint-loss DPO)."
+    )
+    weights = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text='Or enter weights as JSON, e.g. {"empathy": 0.6, "safety": 0.4}; they must sum to 1.',
+    )
+    base_model = forms.CharField(required=False, help_text="Directory of the starting model.")
+    parent_policy = forms.ModelChoiceField(
+        queryset=_succeeded(*TRAINED_POLICY_METHODS),
+        required=False,
+        help_text="Or start from a trained policy.",
+    )
+    margin_reward_runs = forms.ModelMultipleChoiceField(
+        queryset=_succeeded(TrainingMethod.REWARD),
+        required=False,
+        help_text="MODPO: reward models of the other criteria.",
+    )
+    merge_runs = forms.ModelMultipleChoiceField(queryset=_succeeded(*TRAINED_POLICY_METHODS), required=False)
+    merge_method = forms.ChoiceField(choices=[("linear", "Linear"), ("slerp", "SLERP")], initial="linear")
+    merge_weights = forms.CharField(required=False, help_text="Linear merge: comma-separated, e.g. 0.5, 0.5.")
+    t = forms.FloatField(required=False, min_value=0, max_value=1, help_text="SLERP interpolation (0 to 1).")
+    beta = forms.FloatField(initial=0.1, required=False, help_text="KL strength (DPO, MODPO, joint).")
+    learning_rate = forms.FloatField(required=False, min_value=1e-9, max_value=1.0)
+    num_train_epochs = forms.FloatField(initial=1.0, required=False, min_value=0.01, max_value=100)
+    max_steps = forms.IntegerField(
+        required=False, min_value=1, max_value=10_000_000, help_text="Overrides epochs."
+    )
+    per_device_train_batch_size = forms.IntegerField(initial=8, required=False, min_value=1, max_value=4096)
+    seed = forms.IntegerField(initial=0, required=False, min_value=0, max_value=2**31 - 1)
+    lora_r = forms.IntegerField(
+        initial=16, required=False, min_value=1, max_value=1024, help_text="LoRA rank."
+    )
+    backbone = forms.CharField(initial="minilm", required=False, help_text="Reward model encoder.")
+    num_responses = forms.IntegerField(initial=5, required=False, min_value=1, max_value=64)
+    temperature = forms.FloatField(initial=0.8, required=False, min_value=0, max_value=5)
+    max_new_tokens = forms.IntegerField(initial=256, required=False, min_value=1, max_value=8192)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        snapshot_model = apps.get_model("annotation", "DatasetSnapshot")
+        self.fields["snapshot"].queryset = snapshot_model.objects.order_by("-created_at")
+        weight_model = apps.get_model("survey_app", "ObjectiveWeightSet")
+        self.fields["weight_set"].queryset = weight_model.objects.order_by("-created_at")
+        keys = Criterion.objects.order_by("key").values_list("key", flat=True).distinct()
+        self.fields["criterion"].choices = [("", "—"), *((key, key) for key in keys)]
+
+    def clean_weights(self) -> dict[str, float]:
+        raw = self.cleaned_data["weights"].strip()
+        if not raw:
+            return {}
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise forms.ValidationError(f"Not valid JSON: {exc.msg}.") from exc
+        if not isinstance(value, dict) or not all(isinstance(v, int | float) for v in value.values()):
+            raise forms.ValidationError('Give an object of numbers, e.g. {"empathy": 0.6, "safety": 0.4}.')
+        return {str(key): float(number) for key, number in value.items()}
+
+    def clean_merge_weights(self) -> list[float] | None:
+        raw = self.cleaned_data["merge_weights"].strip()
+        if not raw:
+            return None
+        try:
+            return [float(part) for part in raw.split(",")]
+        except ValueError as exc:
+            raise forms.ValidationError("Give numbers separated by commas.") from exc
+
+    def _weights(self, method: str, criteria: list[str]) -> dict[str, float]:
+        """Entered weights win; else the chosen survey weight set, restricted to the criteria in play."""
+        data = self.cleaned_data
+        if data["weights"] or data["weight_set"] is None:
+            return data["weights"]
+        chosen = {key: value for key, value in data["weight_set"].weights.items() if key in criteria}
+        total = sum(chosen.values())
+        return {key: value / total for key, value in chosen.items()} if total > 0 else {}
+
+    def launch_request(self) -> LaunchRequest:
+        data = self.cleaned_data
+        method = data["method"]
+        hyper = {key: data[key] for key in METHOD_FIELDS[method] if data.get(key) not in (None, "")}
+        if method == TrainingMethod.MODPO:
+            criteria = [
+                data["criterion"],
+                *(run.config.get("criterion") for run in data["margin_reward_runs"]),
+            ]
+        elif data["snapshot"] is not None:
+            criteria = list(data["snapshot"].manifest.get("criteria_set", {}).get("criteria", []))
+        else:
+            criteria = []
+        return LaunchRequest(
+            name=data["name"],
+            method=method,
+            snapshot=data["snapshot"],
+            criterion=data["criterion"],
+            weights=self._weights(method, criteria)
+            if method in (TrainingMethod.MODPO, TrainingMethod.JOINT)
+            else {},
+            base_model=data["base_model"],
+            parent_policy=data["parent_policy"],
+            margin_reward_runs=list(data["margin_reward_runs"]),
+            merge_runs=list(data["merge_runs"]),
+            merge_method=data["merge_method"],
+            hyper=hyper,
+        )
