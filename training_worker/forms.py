@@ -15,6 +15,40 @@ def _succeeded(*methods: str):
     return TrainingRun.objects.filter(status=Status.SUCCEEDED, method__in=methods)
 
 
+FIELDSETS = (
+    ("What to train", ("name", "method", "snapshot", "criterion")),
+    (
+        "Starting point and parents",
+        (
+            "base_model",
+            "parent_policy",
+            "margin_reward_runs",
+            "merge_runs",
+            "merge_method",
+            "merge_weights",
+            "t",
+        ),
+    ),
+    ("Objective weights (MODPO, joint-loss DPO)", ("weight_set", "weights")),
+    (
+        "Hyper-parameters",
+        (
+            "beta",
+            "learning_rate",
+            "num_train_epochs",
+            "max_steps",
+            "per_device_train_batch_size",
+            "seed",
+            "lora_r",
+            "backbone",
+            "num_responses",
+            "temperature",
+            "max_new_tokens",
+        ),
+    ),
+)
+
+
 class RunLaunchForm(forms.Form):
     name = forms.CharField(max_length=200)
     method = forms.ChoiceField(
@@ -44,7 +78,9 @@ class RunLaunchForm(forms.Form):
         help_text="MODPO: reward models of the other criteria.",
     )
     merge_runs = forms.ModelMultipleChoiceField(queryset=_succeeded(*TRAINED_POLICY_METHODS), required=False)
-    merge_method = forms.ChoiceField(choices=[("linear", "Linear"), ("slerp", "SLERP")], initial="linear")
+    merge_method = forms.ChoiceField(
+        choices=[("linear", "Linear"), ("slerp", "SLERP")], initial="linear", required=False
+    )
     merge_weights = forms.CharField(required=False, help_text="Linear merge: comma-separated, e.g. 0.5, 0.5.")
     t = forms.FloatField(required=False, min_value=0, max_value=1, help_text="SLERP interpolation (0 to 1).")
     beta = forms.FloatField(initial=0.1, required=False, help_text="KL strength (DPO, MODPO, joint).")
@@ -71,6 +107,9 @@ class RunLaunchForm(forms.Form):
         self.fields["weight_set"].queryset = weight_model.objects.order_by("-created_at")
         keys = Criterion.objects.order_by("key").values_list("key", flat=True).distinct()
         self.fields["criterion"].choices = [("", "—"), *((key, key) for key in keys)]
+
+    def fieldsets(self) -> list[tuple[str, list]]:
+        return [(legend, [self[name] for name in names]) for legend, names in FIELDSETS]
 
     def clean_weights(self) -> dict[str, float]:
         raw = self.cleaned_data["weights"].strip()
@@ -127,6 +166,6 @@ class RunLaunchForm(forms.Form):
             parent_policy=data["parent_policy"],
             margin_reward_runs=list(data["margin_reward_runs"]),
             merge_runs=list(data["merge_runs"]),
-            merge_method=data["merge_method"],
+            merge_method=data["merge_method"] or "linear",
             hyper=hyper,
         )
