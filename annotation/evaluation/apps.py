@@ -5,3 +5,7 @@ class EvaluationConfig(AppConfig):
     name = "annotation.evaluation"
     label = "evaluation"
     verbose_name = "Evaluation: head-to-head comparisons and blinded clinician studies"
+
+    def ready(self) -> None:
+        # Register the evaluation job handler with core's job runner (web process and default-queue worker).
+        from annotation.evaluation import jobs  # noqa: F401

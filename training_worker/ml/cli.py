@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-METHODS = ("reward", "sft", "dpo", "modpo", "joint", "merge", "generate")
+METHODS = ("reward", "sft", "dpo", "modpo", "joint", "merge", "generate", "score")
 
 
 class PrintProgress:
@@ -63,6 +63,10 @@ def runner_for(method: str) -> tuple[type, Callable[..., dict[str, Any]]]:
         from .merge import MergeRunConfig, run_merge
 
         return MergeRunConfig, run_merge
+    if method == "score":
+        from .score import ScoreRunConfig, run_score
+
+        return ScoreRunConfig, run_score
     from .generate import GenerationRunConfig, run_generation
 
     return GenerationRunConfig, run_generation

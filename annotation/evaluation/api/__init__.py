@@ -1,0 +1,1 @@
+"""API of the evaluation app: researchers' evaluations and studies, clinicians' blinded items."""

@@ -1,0 +1,1 @@
+"""Reads for evaluations: head-to-head statistics and provenance, and clinician studies."""

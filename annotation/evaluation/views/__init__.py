@@ -1,0 +1,1 @@
+"""Pages of the evaluation app: researchers' evaluations and studies, clinicians' blinded comparisons."""
