@@ -20,18 +20,16 @@ Any change to the wording or the format must bump :data:`PROMPT_VERSION`.
 
 The client
 ----------
-:class:`PairwiseJudgeClient` extends :class:`annotation.judges.JudgeClient` and reuses all of its transport:
-the HTTP call and its error classification, retry with backoff and ``Retry-After``, the rate limiter, and
-``judge_many``'s bounded thread pool. Only the prompt and the parser differ. It depends on the parent's
-``_attempt``, ``_backoff`` and ``_rate_limiter`` members (the ranking client has no public hook for
-another answer format); tests/evaluation/test_pairwise_judge.py exercises that seam over real sockets.
+:class:`PairwiseJudgeClient` extends :class:`annotation.judges.JudgeClient` and reuses all of its transport
+through :meth:`JudgeClient.exchange`: the HTTP call and its error classification, retry with backoff and
+``Retry-After``, the rate limiter, and ``judge_many``'s bounded thread pool. Only the prompt and the parser
+differ; tests/evaluation/test_pairwise_judge.py exercises it over real sockets.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import re
 import time
 from collections.abc import Mapping, Sequence
@@ -39,7 +37,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from annotation.judges.client import AttemptRecord, JudgeClient, JudgeItem, _AttemptFailure
+from annotation.judges.client import AttemptFailure, AttemptRecord, JudgeClient, JudgeItem
 from annotation.judges.prompts import CriterionSpec, criteria_from_dicts
 
 __all__ = [
@@ -52,7 +50,6 @@ __all__ = [
     "parse_verdicts",
 ]
 
-logger = logging.getLogger(__name__)
 
 PROMPT_VERSION = "persona-pairwise-v1"
 
@@ -244,59 +241,25 @@ class PairwiseJudgeClient(JudgeClient):
                 criteria=specs,
             )
         except ValueError as exc:
-            failure = _AttemptFailure("invalid_input", str(exc), retryable=False)
+            failure = AttemptFailure("invalid_input", str(exc), retryable=False)
             return self._pairwise_outcome(item_id, None, failure, None, [], began, started_at, None)
         keys = tuple(spec.key for spec in specs)
-        payload: dict[str, Any] = {"model": self.model, "messages": messages, "temperature": self.temperature}
-        if self.seed is not None:
-            payload["seed"] = self.seed
-        if self.max_tokens is not None:
-            payload["max_tokens"] = self.max_tokens
-        if self.json_mode:
-            payload["response_format"] = {"type": "json_object"}
-
-        log: list[AttemptRecord] = []
-        last_failure: _AttemptFailure | None = None
-        last_raw: str | None = None
-        total_attempts = 1 + self.max_retries
-        for attempt in range(1, total_attempts + 1):
-            self._rate_limiter.acquire()
-            attempt_began = time.monotonic()
-            status: int | None = None
-            try:
-                raw, usage, status = self._attempt(payload)
-                last_raw = raw
-                verdicts = parse_verdicts(raw, criteria_keys=keys)
-            except _AttemptFailure as failure:
-                last_failure = failure
-                if failure.raw_text is not None:
-                    last_raw = failure.raw_text
-            except VerdictParseError as exc:
-                last_failure = _AttemptFailure(exc.kind, str(exc), status=status, raw_text=last_raw)
-            else:
-                log.append(AttemptRecord(attempt, status, None, None, time.monotonic() - attempt_began))
-                return self._pairwise_outcome(item_id, verdicts, None, raw, log, began, started_at, usage)
-            log.append(
-                AttemptRecord(
-                    attempt,
-                    last_failure.status,
-                    last_failure.kind,
-                    last_failure.detail[:500],
-                    time.monotonic() - attempt_began,
-                )
-            )
-            logger.warning(
-                "pairwise judge attempt %d/%d failed (%s) model=%s item=%s",
-                attempt,
-                total_attempts,
-                last_failure.kind,
-                self.model,
-                item_id,
-            )
-            if not last_failure.retryable or attempt == total_attempts:
-                break
-            time.sleep(self._backoff(attempt, last_failure.retry_after_s))
-        return self._pairwise_outcome(item_id, None, last_failure, last_raw, log, began, started_at, None)
+        exchange = self.exchange(
+            messages,
+            parse=lambda raw: parse_verdicts(raw, criteria_keys=keys),
+            parse_errors=(VerdictParseError,),
+            item_id=item_id,
+        )
+        return self._pairwise_outcome(
+            item_id,
+            exchange.parsed,
+            exchange.failure,
+            exchange.raw_text,
+            exchange.log,
+            exchange.began,
+            exchange.started_at,
+            exchange.usage,
+        )
 
     def _judge_item(self, item: JudgeItem) -> PairwiseOutcome:  # type: ignore[override]
         return self.judge(
@@ -311,7 +274,7 @@ class PairwiseJudgeClient(JudgeClient):
         self,
         item_id: str | None,
         verdicts: dict[str, str] | None,
-        failure: _AttemptFailure | None,
+        failure: AttemptFailure | None,
         raw_text: str | None,
         log: list[AttemptRecord],
         began: float,

@@ -151,7 +151,7 @@ class RateLimiter:
         return wait_s
 
 
-class _AttemptFailure(Exception):
+class AttemptFailure(Exception):
     def __init__(
         self,
         kind: str,
@@ -193,6 +193,19 @@ def _parse_retry_after(headers: httpx.Headers) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+@dataclass
+class Exchange:
+    """What one item's request/retry cycle produced: the parsed answer, or the last failure."""
+
+    parsed: Any
+    failure: AttemptFailure | None
+    raw_text: str | None
+    usage: dict[str, Any] | None
+    log: list[AttemptRecord]
+    began: float
+    started_at: str
 
 
 class JudgeClient:
@@ -287,6 +300,42 @@ class JudgeClient:
         )
         keys = tuple(spec.key for spec in specs)
         k = len(responses)
+        exchange = self.exchange(
+            messages,
+            parse=lambda raw: parse_rankings(raw, criteria_keys=keys, k=k),
+            parse_errors=(RankingParseError,),
+            item_id=item_id,
+        )
+        parsed = exchange.parsed
+        return self._outcome(
+            ok=exchange.failure is None,
+            item_id=item_id,
+            orderings=parsed.orderings if parsed is not None else None,
+            ranks=parsed.ranks if parsed is not None else None,
+            failure=exchange.failure,
+            raw_text=exchange.raw_text,
+            log=exchange.log,
+            k=k,
+            keys=keys,
+            began=exchange.began,
+            started_at=exchange.started_at,
+            usage=exchange.usage,
+        )
+
+    def exchange(
+        self,
+        messages: list[dict[str, str]],
+        *,
+        parse: Callable[[str | None], Any],
+        parse_errors: tuple[type[Exception], ...],
+        item_id: str | None = None,
+    ) -> Exchange:
+        """Send one chat request and parse its answer, retrying with backoff; never raises for remote faults.
+
+        This is the request/retry cycle every judge format shares (rankings here, pairwise verdicts in the
+        evaluation app): `parse` turns the answer text into the format's result and raises one of
+        `parse_errors` (each with a `kind`) when the answer is unusable, which counts as a retryable failure.
+        """
         payload: dict[str, Any] = {"model": self.model, "messages": messages, "temperature": self.temperature}
         if self.seed is not None:
             payload["seed"] = self.seed
@@ -298,7 +347,7 @@ class JudgeClient:
         started_at = datetime.now(UTC).isoformat()
         began = time.monotonic()
         log: list[AttemptRecord] = []
-        last_failure: _AttemptFailure | None = None
+        last_failure: AttemptFailure | None = None
         last_raw: str | None = None
         total_attempts = 1 + self.max_retries
         for attempt in range(1, total_attempts + 1):
@@ -308,29 +357,16 @@ class JudgeClient:
             try:
                 raw, usage, status = self._attempt(payload)
                 last_raw = raw
-                parsed = parse_rankings(raw, criteria_keys=keys, k=k)
-            except _AttemptFailure as failure:
+                parsed = parse(raw)
+            except AttemptFailure as failure:
                 last_failure = failure
                 if failure.raw_text is not None:
                     last_raw = failure.raw_text
-            except RankingParseError as exc:
-                last_failure = _AttemptFailure(exc.kind, str(exc), status=status, raw_text=last_raw)
+            except parse_errors as exc:
+                last_failure = AttemptFailure(exc.kind, str(exc), status=status, raw_text=last_raw)
             else:
                 log.append(AttemptRecord(attempt, status, None, None, time.monotonic() - attempt_began))
-                return self._outcome(
-                    ok=True,
-                    item_id=item_id,
-                    orderings=parsed.orderings,
-                    ranks=parsed.ranks,
-                    failure=None,
-                    raw_text=raw,
-                    log=log,
-                    k=k,
-                    keys=keys,
-                    began=began,
-                    started_at=started_at,
-                    usage=usage,
-                )
+                return Exchange(parsed, None, raw, usage, log, began, started_at)
             log.append(
                 AttemptRecord(
                     attempt,
@@ -353,20 +389,7 @@ class JudgeClient:
                 break
             time.sleep(self._backoff(attempt, last_failure.retry_after_s))
         assert last_failure is not None
-        return self._outcome(
-            ok=False,
-            item_id=item_id,
-            orderings=None,
-            ranks=None,
-            failure=last_failure,
-            raw_text=last_raw,
-            log=log,
-            k=k,
-            keys=keys,
-            began=began,
-            started_at=started_at,
-            usage=None,
-        )
+        return Exchange(None, last_failure, last_raw, None, log, began, started_at)
 
     def judge_many(
         self,
@@ -428,7 +451,7 @@ class JudgeClient:
                 item_id=item.item_id,
                 orderings=None,
                 ranks=None,
-                failure=_AttemptFailure("invalid_input", str(exc), retryable=False),
+                failure=AttemptFailure("invalid_input", str(exc), retryable=False),
                 raw_text=None,
                 log=[],
                 k=len(item.responses),
@@ -442,14 +465,14 @@ class JudgeClient:
         try:
             response = self._http.post(self.endpoint, json=payload)
         except httpx.TimeoutException as exc:
-            raise _AttemptFailure("timeout", f"{type(exc).__name__} after {self.timeout_s:g}s") from None
+            raise AttemptFailure("timeout", f"{type(exc).__name__} after {self.timeout_s:g}s") from None
         except httpx.TransportError as exc:
-            raise _AttemptFailure("transport_error", f"{type(exc).__name__}: {exc}") from None
+            raise AttemptFailure("transport_error", f"{type(exc).__name__}: {exc}") from None
         status = response.status_code
         if status != 200:
             body = response.text[:500]
             if status == 429:
-                raise _AttemptFailure(
+                raise AttemptFailure(
                     "rate_limited",
                     f"HTTP 429: {body}",
                     status=status,
@@ -457,26 +480,26 @@ class JudgeClient:
                 )
             if status in _RETRYABLE_STATUS:
                 kind = "server_error" if status >= 500 else "http_error"
-                raise _AttemptFailure(
+                raise AttemptFailure(
                     kind,
                     f"HTTP {status}: {body}",
                     status=status,
                     retry_after_s=_parse_retry_after(response.headers),
                 )
-            raise _AttemptFailure("http_error", f"HTTP {status}: {body}", status=status, retryable=False)
+            raise AttemptFailure("http_error", f"HTTP {status}: {body}", status=status, retryable=False)
         try:
             data = response.json()
             choice = data["choices"][0]
             content = choice["message"]["content"]
         except (ValueError, KeyError, IndexError, TypeError):
-            raise _AttemptFailure(
+            raise AttemptFailure(
                 "bad_response",
                 "response is not a chat completion",
                 status=status,
                 raw_text=response.text[:_MAX_RAW_CHARS],
             ) from None
         if content is not None and not isinstance(content, str):
-            raise _AttemptFailure("bad_response", "message content is not text", status=status)
+            raise AttemptFailure("bad_response", "message content is not text", status=status)
         usage = data.get("usage") if isinstance(data.get("usage"), dict) else None
         return (content[:_MAX_RAW_CHARS] if content else content), usage, status
 
@@ -495,7 +518,7 @@ class JudgeClient:
         item_id: str | None,
         orderings: dict[str, tuple[int, ...]] | None,
         ranks: dict[str, tuple[int, ...]] | None,
-        failure: _AttemptFailure | None,
+        failure: AttemptFailure | None,
         raw_text: str | None,
         log: list[AttemptRecord],
         k: int,
