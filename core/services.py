@@ -3,6 +3,7 @@
 import csv
 import io
 import logging
+import time
 import traceback
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -92,12 +93,28 @@ class JobCancelled(Exception):
 
 
 class JobProgress:
-    """Handed to a job handler: records progress and tells it when the job was cancelled."""
+    """Handed to a job handler: records progress and tells it when the job was cancelled.
 
-    def __init__(self, job: Job) -> None:
+    Handlers that finish many small units call `advance()`, which writes at most every `every` units or
+    `interval_s` seconds; `update()` writes at once.
+    """
+
+    def __init__(self, job: Job, *, every: int = 10, interval_s: float = 2.0) -> None:
         self.job = job
+        self.every = every
+        self.interval_s = interval_s
+        self.done = 0
+        self._last_write = time.monotonic()
+
+    def advance(self, units: int = 1) -> None:
+        self.done += units
+        now = time.monotonic()
+        if self.done % self.every == 0 or now - self._last_write >= self.interval_s:
+            self.update(done=self.done)
 
     def update(self, *, done: int, total: int | None = None) -> None:
+        self.done = done
+        self._last_write = time.monotonic()
         fields: dict[str, Any] = {"progress_done": done}
         if total is not None:
             fields["progress_total"] = total

@@ -10,7 +10,6 @@ is read from settings.JUDGE_API_KEY when the job runs and is never stored or log
 from __future__ import annotations
 
 import random
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from typing import Any
@@ -36,8 +35,6 @@ from core.models import TERMINAL_STATUSES, Job
 from core.services import JobProgress, audit_record, job_cancel, job_create
 
 JUDGE_JOB_KIND = "annotation.judge"
-PROGRESS_EVERY = 10
-PROGRESS_INTERVAL_S = 2.0
 QUESTION_CHUNK = 100
 
 
@@ -150,7 +147,7 @@ def judge_job_cancel(*, judge_job: JudgeJob, actor: AbstractBaseUser) -> bool:
     return job_cancel(job=judge_job.job, actor=actor)
 
 
-def _criteria_dicts(criteria_set: CriteriaSet) -> list[dict[str, str]]:
+def criteria_dicts(criteria_set: CriteriaSet) -> list[dict[str, str]]:
     return [
         {
             "key": c.key,
@@ -177,6 +174,26 @@ def _shown_order(judge_job: JudgeJob, persona_id: int, question_id: int, canonic
     # Seeded per item, so a retried or resumed item is shown exactly the same order.
     random.Random(f"{judge_job.pk}:{persona_id}:{question_id}").shuffle(order)
     return order
+
+
+def judge_client_for(
+    record: Any, *, seed: int | None, client_class: type[JudgeClient] = JudgeClient
+) -> JudgeClient:
+    """A judge client with the endpoint settings a job or evaluation recorded; the key comes from settings."""
+    return client_class(
+        base_url=record.base_url,
+        model=record.model,
+        api_key=settings.JUDGE_API_KEY or None,
+        temperature=record.temperature,
+        timeout_s=record.timeout_s,
+        max_retries=record.max_retries,
+        backoff_base_s=record.backoff_base_s,
+        max_concurrency=record.max_concurrency,
+        requests_per_minute=record.requests_per_minute or None,
+        seed=seed,
+        max_tokens=record.max_tokens,
+        json_mode=record.json_mode,
+    )
 
 
 def judgement_record(
@@ -271,7 +288,6 @@ def judge_job_run(*, judge_job: JudgeJob, progress: JobProgress) -> dict[str, An
     )
     already = len(done)
     counts = {"ok": 0, "failed": 0}
-    state = {"done": already, "last": time.monotonic()}
     progress.update(done=already, total=total)
     orders: dict[str, tuple[list[int], list[int]]] = {}
 
@@ -288,32 +304,15 @@ def judge_job_run(*, judge_job: JudgeJob, progress: JobProgress) -> dict[str, An
         )
         if stored is not None:
             counts["ok" if outcome.ok else "failed"] += 1
-        state["done"] += 1
-        now = time.monotonic()
-        if state["done"] % PROGRESS_EVERY == 0 or now - state["last"] >= PROGRESS_INTERVAL_S:
-            state["last"] = now
-            progress.update(done=state["done"])
+        progress.advance()
 
-    client = JudgeClient(
-        base_url=judge_job.base_url,
-        model=judge_job.model,
-        api_key=settings.JUDGE_API_KEY or None,
-        temperature=judge_job.temperature,
-        timeout_s=judge_job.timeout_s,
-        max_retries=judge_job.max_retries,
-        backoff_base_s=judge_job.backoff_base_s,
-        max_concurrency=judge_job.max_concurrency,
-        requests_per_minute=judge_job.requests_per_minute or None,
-        seed=judge_job.seed,
-        max_tokens=judge_job.max_tokens,
-        json_mode=judge_job.json_mode,
-    )
-    criteria = _criteria_dicts(judge_job.criteria_set)
+    client = judge_client_for(judge_job, seed=judge_job.seed)
+    criteria = criteria_dicts(judge_job.criteria_set)
     with client:
         client.judge_many(
             _items(judge_job, question_ids, personas, done, criteria, orders), on_result=on_result
         )
-    progress.update(done=state["done"])
+    progress.update(done=progress.done)
     return {
         "total": total,
         "skipped_already_judged": already,

@@ -11,7 +11,6 @@ stored on the evaluation, so pages and downloads read them without recomputing.
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from typing import Any
@@ -45,6 +44,7 @@ from annotation.evaluation.selectors.evaluations import (
 )
 from annotation.judges import JudgeItem
 from annotation.models import CriteriaSet, JudgePersona, Question, ResponseSet, Split, SplitScope
+from annotation.services.judging import criteria_dicts, judge_client_for
 from annotation.stats.winrates import WinRateResult, empathy_safety_front, to_model_outcome, win_rate_matrix
 from core.models import TERMINAL_STATUSES, Job, Status
 from core.services import JobProgress, audit_record, job_cancel, job_create
@@ -52,8 +52,6 @@ from training_worker.models import TrainingMethod, TrainingRun
 
 EVALUATION_JOB_KIND = "evaluation.run"
 QUESTION_CHUNK = 50
-PROGRESS_EVERY = 20
-PROGRESS_INTERVAL_S = 2.0
 MAX_MODELS = 20
 RESULTS_FORMAT = "evaluation-results-v1"
 
@@ -400,19 +398,6 @@ def _persona_items(
                         )
 
 
-def _criteria_dicts(criteria_set: CriteriaSet) -> list[dict[str, str]]:
-    return [
-        {
-            "key": c.key,
-            "name": c.name,
-            "question": c.question,
-            "better_when": c.better_when,
-            "worse_when": c.worse_when,
-        }
-        for c in criteria_set.criteria.all()
-    ]
-
-
 def evaluation_persona_judge(
     *, evaluation: Evaluation, progress: JobProgress, retry_failed: bool = False
 ) -> dict[str, Any]:
@@ -423,7 +408,6 @@ def evaluation_persona_judge(
     stored = Comparison.objects.filter(evaluation=evaluation)
     already = (stored.filter(ok=True) if retry_failed else stored).count()
     counts = {"ok": 0, "failed": 0}
-    state = {"done": already, "last": time.monotonic()}
     progress.update(done=already, total=total)
     in_flight: dict[str, tuple[int, int]] = {}
 
@@ -452,37 +436,20 @@ def evaluation_persona_judge(
         )
         if stored_now:
             counts["ok" if outcome.ok else "failed"] += 1
-        state["done"] += 1
-        now = time.monotonic()
-        if state["done"] % PROGRESS_EVERY == 0 or now - state["last"] >= PROGRESS_INTERVAL_S:
-            state["last"] = now
-            progress.update(done=state["done"])
+        progress.advance()
 
-    client = PairwiseJudgeClient(
-        base_url=evaluation.base_url,
-        model=evaluation.model,
-        api_key=settings.JUDGE_API_KEY or None,
-        temperature=evaluation.temperature,
-        timeout_s=evaluation.timeout_s,
-        max_retries=evaluation.max_retries,
-        backoff_base_s=evaluation.backoff_base_s,
-        max_concurrency=evaluation.max_concurrency,
-        requests_per_minute=evaluation.requests_per_minute or None,
-        seed=evaluation.judge_seed,
-        max_tokens=evaluation.max_tokens,
-        json_mode=evaluation.json_mode,
-    )
+    client = judge_client_for(evaluation, seed=evaluation.judge_seed, client_class=PairwiseJudgeClient)
     items = _persona_items(
         evaluation=evaluation,
         question_ids=question_ids,
         personas=personas,
-        criteria=_criteria_dicts(evaluation.criteria_set),
+        criteria=criteria_dicts(evaluation.criteria_set),
         retry_failed=retry_failed,
         in_flight=in_flight,
     )
     with client:
         client.judge_many(items, on_result=on_result)
-    progress.update(done=state["done"])
+    progress.update(done=progress.done)
     return {
         "total": total,
         "skipped_already_done": already,
