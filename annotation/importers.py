@@ -362,6 +362,43 @@ class _Collector:
         self._response_fingerprints: dict[tuple[str, str], tuple[str, int]] = {}
         self._response_ids: dict[str, int] = {}
         self.duplicate_ids: list[str] = []
+        self._source_keys: dict[str, tuple[str, str]] = {}  # source key -> (canonical id, fingerprint)
+
+    def source_question(
+        self,
+        *,
+        key: str,
+        text: str,
+        row: _Row,
+        record_id: str,
+        conflict: str,
+        merged: str,
+    ) -> str | None:
+        """Canonical question for a source's own question key, as rows repeat it.
+
+        A key seen before must carry the same text, else the row is rejected (None) with `conflict`. A new
+        key whose text is already known is merged into that question and reported with `merged`. Both
+        messages are format strings over {key}, {canonical} (the question's id) and {first_row}.
+        """
+        fingerprint = text_fingerprint(text)
+        if key in self._source_keys:
+            question_id, known = self._source_keys[key]
+            if known != fingerprint:
+                reason = conflict.format(
+                    key=key, canonical=question_id, first_row=self.question_row(question_id)
+                )
+                self.reject(row, reason, record_id)
+                return None
+            return question_id
+        question_id, created = self.question(
+            external_id=key, text=text, row=row, metadata={"source_ids": [key]}
+        )
+        self._source_keys[key] = (question_id, fingerprint)
+        if not created:
+            self.questions[question_id].metadata["source_ids"].append(key)
+            reason = merged.format(key=key, canonical=question_id, first_row=self.question_row(question_id))
+            self.report.merged.append(RowIssue(row.number, reason, line=row.line, record_id=key))
+        return question_id
 
     def question(
         self, *, external_id: str, text: str, row: _Row, metadata: dict[str, Any]
@@ -494,7 +531,6 @@ def parse_epitome(
     """
     report = ImportReport(source="epitome", file_format=file_format or "")
     collector = _Collector(report, "epitome")
-    sp_to_question: dict[str, tuple[str, str]] = {}  # sp_id -> (canonical question id, fingerprint)
     for row in _rows(data, file_format, _EPITOME_REQUIRED, report, limits):
         sp_id = _as_text(row.fields.get("sp_id")).strip()
         rp_id = _as_text(row.fields.get("rp_id")).strip()
@@ -510,32 +546,16 @@ def parse_epitome(
         if problem:
             collector.reject(row, problem, rp_id or None)
             continue
-        fingerprint = text_fingerprint(seeker)
-        if sp_id in sp_to_question:
-            question_id, known_fingerprint = sp_to_question[sp_id]
-            if known_fingerprint != fingerprint:
-                collector.reject(
-                    row,
-                    f"sp_id {sp_id!r} already has a different seeker_post "
-                    f"(row {collector.question_row(question_id)})",
-                    rp_id,
-                )
-                continue
-        else:
-            question_id, created = collector.question(
-                external_id=sp_id, text=seeker, row=row, metadata={"source_ids": [sp_id]}
-            )
-            sp_to_question[sp_id] = (question_id, fingerprint)
-            if not created:
-                collector.questions[question_id].metadata["source_ids"].append(sp_id)
-                report.merged.append(
-                    RowIssue(
-                        row.number,
-                        f"sp_id {sp_id!r} has the same seeker_post as sp_id {question_id!r}; merged",
-                        line=row.line,
-                        record_id=sp_id,
-                    )
-                )
+        question_id = collector.source_question(
+            key=sp_id,
+            text=seeker,
+            row=row,
+            record_id=rp_id,
+            conflict="sp_id {key!r} already has a different seeker_post (row {first_row})",
+            merged="sp_id {key!r} has the same seeker_post as sp_id {canonical!r}; merged",
+        )
+        if question_id is None:
+            continue
         level_text = _as_text(row.fields.get("level")).strip()
         rationales = _parse_rationales(row.fields.get("rationales"))
         problem = _first_problem(
@@ -921,7 +941,6 @@ def parse_response_table(
     required = ("question_id", "question_text", "response_id", "response_text")
     report = ImportReport(source=source, file_format=file_format or "")
     collector = _Collector(report, source)
-    question_of: dict[str, tuple[str, str]] = {}
     for row in _rows(data, file_format, required, report, limits):
         question_key = _as_text(row.fields.get("question_id")).strip()
         response_key = _as_text(row.fields.get("response_id")).strip()
@@ -939,29 +958,16 @@ def parse_response_table(
         if problem:
             collector.reject(row, problem, external_id)
             continue
-        fingerprint = text_fingerprint(question_text)
-        if question_key in question_of:
-            question_id, known = question_of[question_key]
-            if known != fingerprint:
-                collector.reject(
-                    row, f"question_id {question_key!r} already has a different question_text", external_id
-                )
-                continue
-        else:
-            question_id, created = collector.question(
-                external_id=question_key, text=question_text, row=row, metadata={"source_ids": [question_key]}
-            )
-            question_of[question_key] = (question_id, fingerprint)
-            if not created:
-                collector.questions[question_id].metadata["source_ids"].append(question_key)
-                report.merged.append(
-                    RowIssue(
-                        row.number,
-                        f"same text as question {question_id!r}; merged",
-                        line=row.line,
-                        record_id=question_key,
-                    )
-                )
+        question_id = collector.source_question(
+            key=question_key,
+            text=question_text,
+            row=row,
+            record_id=external_id,
+            conflict="question_id {key!r} already has a different question_text",
+            merged="same text as question {canonical!r}; merged",
+        )
+        if question_id is None:
+            continue
         problem = _first_problem(
             [_check_field(response_text, "response_text", limits.max_response_chars), extra_problem]
         )
