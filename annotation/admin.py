@@ -1,8 +1,6 @@
 from django.contrib import admin
 
 from annotation.models import (
-    CriteriaSet,
-    Criterion,
     DatasetSnapshot,
     JudgeJob,
     JudgePersona,
@@ -10,18 +8,6 @@ from annotation.models import (
     RankingCampaign,
     ResponseSet,
 )
-
-
-class CriterionInline(admin.TabularInline):
-    model = Criterion
-    extra = 0
-
-
-@admin.register(CriteriaSet)
-class CriteriaSetAdmin(admin.ModelAdmin):
-    list_display = ("key", "version", "name", "is_current", "created_at")
-    list_filter = ("key", "is_current")
-    inlines = [CriterionInline]
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -48,7 +48,6 @@ from django.db.models import Count
 from annotation.aggregation import aggregate_evaluations, extract_pairs
 from annotation.models import (
     CandidateResponse,
-    CriteriaSet,
     JudgeJob,
     Judgement,
     JudgePersona,
@@ -58,6 +57,7 @@ from annotation.models import (
 )
 from annotation.selectors.rankings import RaterRanking, build_evaluations, human_rankings, judge_rankings
 from annotation.selectors.responses import rankable_questions
+from criteria.models import CriteriaSet
 
 FORMAT_VERSION = "annotation-snapshot-v1"
 QUESTION_CHUNK = 200

@@ -5,8 +5,6 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from annotation.models import (
-    CriteriaSet,
-    DatasetSnapshot,
     JudgeJob,
     JudgePersona,
     QuestionBank,
@@ -15,47 +13,12 @@ from annotation.models import (
     Split,
     SplitScope,
 )
-from annotation.services.criteria import CRITERION_FIELDS
 from annotation.services.snapshots import PAIR_STRATEGIES
 from core.roles import Role
+from criteria.models import CriteriaSet
 
 FILE_FORMATS = [("", "Detect from the content"), ("csv", "CSV"), ("jsonl", "JSON lines")]
 MAX_UPLOAD_BYTES = 256 * 1024 * 1024
-
-
-class CriterionForm(forms.Form):
-    key = forms.SlugField(max_length=64, help_text="Stable key; data cites criteria by it.")
-    name = forms.CharField(max_length=120)
-    question = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
-    better_when = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
-    worse_when = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
-
-
-class BaseCriterionFormSet(forms.BaseFormSet):
-    def clean(self) -> None:
-        if any(self.errors):
-            return
-        keys = [
-            form.cleaned_data["key"]
-            for form in self.forms
-            if form.cleaned_data and not self._should_delete_form(form)
-        ]
-        if len(keys) != len(set(keys)):
-            raise forms.ValidationError("Each criterion needs its own key.")
-        if not keys:
-            raise forms.ValidationError("Keep at least one criterion.")
-
-    def criteria(self) -> list[dict]:
-        return [
-            {field: form.cleaned_data[field] for field in CRITERION_FIELDS}
-            for form in self.forms
-            if form.cleaned_data and not self._should_delete_form(form)
-        ]
-
-
-CriterionFormSet = forms.formset_factory(
-    CriterionForm, formset=BaseCriterionFormSet, extra=1, can_delete=True
-)
 
 
 def _current_criteria_sets():
@@ -121,30 +84,6 @@ class ResponseSetImportForm(forms.Form):
         upload = self.cleaned_data["file"]
         _checked_upload(upload)
         return upload
-
-
-class GenerationForm(forms.Form):
-    snapshot = forms.ModelChoiceField(
-        queryset=DatasetSnapshot.objects.none(), help_text="Its split's questions are answered."
-    )
-    name = forms.CharField(max_length=200)
-    policy = forms.CharField(
-        max_length=500, help_text="Model directory on the gpu worker (e.g. a base model or an adapter)."
-    )
-    num_responses = forms.IntegerField(
-        min_value=1, max_value=20, initial=5, label="Responses per question (K)"
-    )
-    temperature = forms.FloatField(min_value=0, max_value=2, initial=0.8)
-    top_p = forms.FloatField(min_value=0.01, max_value=1, initial=1.0)
-    max_new_tokens = forms.IntegerField(min_value=1, max_value=8192, initial=256)
-    batch_size = forms.IntegerField(min_value=1, max_value=512, initial=8, help_text="Questions per batch.")
-    seed = forms.IntegerField(min_value=0, initial=0)
-    split = forms.ChoiceField(choices=Split.choices, initial=Split.TEST)
-    max_questions = forms.IntegerField(min_value=1, required=False)
-
-    def __init__(self, *args, bank: QuestionBank, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["snapshot"].queryset = DatasetSnapshot.objects.filter(response_set__bank=bank)
 
 
 class PersonaImportForm(forms.Form):

@@ -1,15 +1,12 @@
 from django.urls import path
 
-from annotation.api import criteria as criteria_api
 from annotation.api import data as data_api
 from annotation.api import judges as judges_api
 from annotation.api import ranking as ranking_api
 from annotation.api import snapshots as snapshots_api
-from annotation.views import criteria, data, judging, ranking, snapshots
+from annotation.views import data, judging, ranking, snapshots
 
 urlpatterns = [
-    path("criteria/", criteria.CriteriaListView.as_view(), name="criteria-list"),
-    path("criteria/<slug:key>/edit/", criteria.CriteriaEditView.as_view(), name="criteria-edit"),
     # Researchers: preference data
     path("annotation/", data.AnnotationHomeView.as_view(), name="annotation-home"),
     path("annotation/banks/import/", data.QuestionBankImportView.as_view(), name="annotation-bank-import"),
@@ -20,19 +17,9 @@ urlpatterns = [
         name="annotation-response-import",
     ),
     path(
-        "annotation/banks/<dbid:pk>/generate/",
-        data.GenerationLaunchView.as_view(),
-        name="annotation-generate",
-    ),
-    path(
         "annotation/response-sets/<dbid:pk>/",
         data.ResponseSetDetailView.as_view(),
         name="annotation-response-set",
-    ),
-    path(
-        "annotation/response-sets/<dbid:pk>/ingest/",
-        data.ResponseSetIngestView.as_view(),
-        name="annotation-response-ingest",
     ),
     path(
         "annotation/response-sets/<dbid:pk>/items/<dbid:question_pk>/",
@@ -82,13 +69,6 @@ urlpatterns = [
 ]
 
 api_urlpatterns = [
-    path("criteria-sets/", criteria_api.CriteriaSetListApi.as_view(), name="api-criteria-sets"),
-    path("criteria-sets/<slug:key>/", criteria_api.CriteriaSetDetailApi.as_view(), name="api-criteria-set"),
-    path(
-        "criteria-sets/<slug:key>/versions/",
-        criteria_api.CriteriaSetVersionCreateApi.as_view(),
-        name="api-criteria-set-version-create",
-    ),
     path("annotation/question-banks/", data_api.QuestionBankListApi.as_view(), name="api-question-banks"),
     path("annotation/response-sets/", data_api.ResponseSetListApi.as_view(), name="api-response-sets"),
     path(

@@ -100,9 +100,9 @@ def build_bank(*, n_models: int, n_questions: int, n_personas: int, name: str):
 
 def fill_comparisons(evaluation, question_ids, personas, criteria, rng) -> int:
     """One verdict per (pair, question, persona) in a random recorded order, from latent qualities."""
-    from annotation.evaluation.models import Comparison
-    from annotation.evaluation.selectors.evaluations import evaluation_pairs
     from annotation.models import CandidateResponse
+    from evaluation.models import Comparison
+    from evaluation.selectors.evaluations import evaluation_pairs
 
     pairs = evaluation_pairs(evaluation=evaluation)
     quality = {e.pk: rng.normal(0, 1, size=len(criteria)) for pair in pairs for e in pair}
@@ -154,16 +154,16 @@ def fill_comparisons(evaluation, question_ids, personas, criteria, rng) -> int:
 
 
 def bench_study(rng) -> None:
-    from annotation.evaluation.models import StudyAssignment, StudyRating
-    from annotation.evaluation.selectors.studies import study_results
-    from annotation.evaluation.services.evaluations import evaluation_create
-    from annotation.evaluation.services.studies import (
+    from core.roles import Role
+    from criteria.models import CriteriaSet
+    from evaluation.models import StudyAssignment, StudyRating
+    from evaluation.selectors.studies import study_results
+    from evaluation.services.evaluations import evaluation_create
+    from evaluation.services.studies import (
         clinician_study_close,
         clinician_study_create,
         clinician_study_unblind,
     )
-    from annotation.models import CriteriaSet
-    from core.roles import Role
 
     criteria_set = CriteriaSet.objects.get(key="therapeutic_eval", is_current=True)
     criteria = criteria_set.criterion_keys
@@ -237,9 +237,9 @@ def bench_study(rng) -> None:
 
 
 def bench_matrix(rng, *, n_models: int, n_questions: int, n_personas: int) -> None:
-    from annotation.evaluation.selectors.evaluations import evaluation_pairs, pair_head_to_heads
-    from annotation.evaluation.services.evaluations import evaluation_create, evaluation_results_compute
-    from annotation.models import CriteriaSet
+    from criteria.models import CriteriaSet
+    from evaluation.selectors.evaluations import evaluation_pairs, pair_head_to_heads
+    from evaluation.services.evaluations import evaluation_create, evaluation_results_compute
 
     criteria_set = CriteriaSet.objects.get(key="therapeutic_eval", is_current=True)
     researcher = get_user_model().objects.get(username="bench-researcher")

@@ -44,7 +44,6 @@ def build(size: int, seed: int):
     """A bank of size/PERSONAS questions x K responses, PERSONAS personas, and one judgement per pair."""
     from annotation.models import (
         CandidateResponse,
-        CriteriaSet,
         JudgeJob,
         Judgement,
         JudgePersona,
@@ -52,6 +51,7 @@ def build(size: int, seed: int):
         QuestionBank,
         ResponseSet,
     )
+    from criteria.models import CriteriaSet
 
     rng = random.Random(seed)
     questions = max(1, size // PERSONAS)

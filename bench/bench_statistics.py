@@ -22,7 +22,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from annotation.stats.agreement import (
+from evaluation.stats.agreement import (
     BlindingGuess,
     Rating,
     agreement_by_criterion,
@@ -31,7 +31,7 @@ from annotation.stats.agreement import (
     position_balance,
     rating_matrices,
 )
-from annotation.stats.winrates import (
+from evaluation.stats.winrates import (
     Judgement,
     empathy_safety_front,
     head_to_head,

@@ -2,23 +2,27 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from annotation.evaluation.urls import api_urlpatterns as evaluation_api
 from annotation.urls import api_urlpatterns as annotation_api
+from config.views import HomeView
 from core.urls import api_urlpatterns as core_api
+from criteria.urls import api_urlpatterns as criteria_api
+from evaluation.urls import api_urlpatterns as evaluation_api
 from survey_app.urls import api_urlpatterns as survey_api
 from training_worker.urls import api_urlpatterns as training_api
 
-api_patterns = [*core_api, *survey_api, *annotation_api, *evaluation_api, *training_api]
+api_patterns = [*core_api, *criteria_api, *survey_api, *annotation_api, *evaluation_api, *training_api]
 
 urlpatterns = [
+    path("", HomeView.as_view(), name="home"),
     path("admin/", admin.site.urls),
     path("api/", include(api_patterns)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("", include("core.urls")),
+    path("", include("criteria.urls")),
     path("", include("annotation.urls")),
     path("", include("training_worker.urls")),
     path("", include("survey_app.urls")),
-    path("", include("annotation.evaluation.urls")),
+    path("", include("evaluation.urls")),
 ]

@@ -12,7 +12,7 @@ from rest_framework.generics import RetrieveAPIView
 
 from core.models import AuditEvent, Job, Status
 from core.permissions import IsResearcher
-from core.roles import Role, user_has_role, user_roles
+from core.roles import Role, user_has_role
 from core.selectors import audit_events_filter
 from core.services import audit_record, job_create
 
@@ -32,28 +32,6 @@ class RoleRequiredMixin(AccessMixin):
             self.raise_exception = True
             return self.handle_no_permission()
         return super().dispatch(request, *args, **kwargs)
-
-
-class HomeView(RoleRequiredMixin, TemplateView):
-    template_name = "core/home.html"
-    roles = tuple(Role)
-
-    def get_context_data(self, **kwargs):
-        from annotation.models import CriteriaSet
-        from training_worker.models import TrainingRun
-
-        context = super().get_context_data(**kwargs)
-        held = user_roles(self.request.user)
-        if Role.RESEARCHER in held:
-            runs = TrainingRun.objects.all()
-            context.update(
-                criteria_sets=CriteriaSet.objects.filter(is_current=True).prefetch_related("criteria"),
-                run_counts={label: runs.filter(status=value).count() for value, label in Status.choices},
-                recent_runs=runs[:5],
-                recent_events=AuditEvent.objects.all()[:8],
-                recent_jobs=Job.objects.all()[:5],
-            )
-        return context
 
 
 class AuditLogView(RoleRequiredMixin, TemplateView):

@@ -9,7 +9,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
-from annotation.models import CriteriaSet, Criterion
+from criteria.models import CriteriaSet, Criterion
 from survey_app.instrument import NON_NEGOTIABLE_CRITERIA
 from survey_app.models import ConsentVersion, Instrument, Item, ItemKind, Study, StudyStatus
 from survey_app.pseudonyms import RESUME_CODE_LENGTH, resume_code_normalise

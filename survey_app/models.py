@@ -132,7 +132,7 @@ class Study(models.Model):
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True, help_text="A short welcome shown above the information sheet.")
     criteria_set = models.ForeignKey(
-        "annotation.CriteriaSet",
+        "criteria.CriteriaSet",
         on_delete=models.PROTECT,
         help_text="The criteria participants rate and rank (normally the 'therapeutic' set).",
     )

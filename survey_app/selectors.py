@@ -8,7 +8,7 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 
-from annotation.models import Criterion
+from criteria.models import Criterion
 from survey_app import instrument as keys
 from survey_app.analysis.personas import ResponseData
 from survey_app.analysis.suppression import Cell, OneWayTable, TwoWayTable, one_way, suppress_counts, two_way

@@ -14,6 +14,10 @@ from rest_framework.test import APIClient
 from core.roles import Role
 from tests.factories import UserFactory
 
+# Preference-data fixtures (banks, response sets, criteria, personas) shared by annotation, training and
+# evaluation tests.
+pytest_plugins = ["tests.preference_data"]
+
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
@@ -64,6 +68,15 @@ SEED_MIGRATIONS = (
 )
 
 
+class _CurrentModels:
+    """The app registry as a data migration sees it, for models that moved app since (criteria sets)."""
+
+    moved = {("annotation", "criteriaset"): "criteria", ("annotation", "criterion"): "criteria"}
+
+    def get_model(self, app_label: str, model_name: str):
+        return apps.get_model(self.moved.get((app_label, model_name.lower()), app_label), model_name)
+
+
 @pytest.fixture
 def seeded_db(transactional_db) -> None:
     """A transactional database holding the data migrations' reference data (criteria sets, instrument).
@@ -73,7 +86,7 @@ def seeded_db(transactional_db) -> None:
     is no longer the one in use), so these tests seed it themselves with the migrations' own idempotent
     functions."""
     for module in SEED_MIGRATIONS:
-        importlib.import_module(module).seed(apps, None)
+        importlib.import_module(module).seed(_CurrentModels(), None)
 
 
 @pytest.fixture

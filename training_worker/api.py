@@ -7,6 +7,7 @@ from rest_framework.generics import ListAPIView, RetrieveAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from annotation.models import DatasetSnapshot
 from core.api import StrictSerializer
 from core.permissions import IsResearcher
 from training_worker.launch import METHOD_FIELDS, LaunchError, LaunchRequest, training_run_launch
@@ -158,8 +159,6 @@ class RunLaunchApi(APIView):
 
     @extend_schema(request=LaunchInSerializer, responses={201: RunSerializer})
     def post(self, request):
-        from annotation.models import DatasetSnapshot
-
         serializer = LaunchInSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data

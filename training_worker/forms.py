@@ -3,10 +3,11 @@
 import json
 
 from django import forms
-from django.apps import apps
 
-from annotation.models import Criterion
+from annotation.models import DatasetSnapshot
 from core.models import Status
+from criteria.models import Criterion
+from survey_app.models import ObjectiveWeightSet
 from training_worker.launch import METHOD_FIELDS, TRAINED_POLICY_METHODS, LaunchRequest
 from training_worker.models import TrainingMethod, TrainingRun
 
@@ -101,10 +102,8 @@ class RunLaunchForm(forms.Form):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        snapshot_model = apps.get_model("annotation", "DatasetSnapshot")
-        self.fields["snapshot"].queryset = snapshot_model.objects.order_by("-created_at")
-        weight_model = apps.get_model("survey_app", "ObjectiveWeightSet")
-        self.fields["weight_set"].queryset = weight_model.objects.order_by("-created_at")
+        self.fields["snapshot"].queryset = DatasetSnapshot.objects.order_by("-created_at")
+        self.fields["weight_set"].queryset = ObjectiveWeightSet.objects.order_by("-created_at")
         keys = Criterion.objects.order_by("key").values_list("key", flat=True).distinct()
         self.fields["criterion"].choices = [("", "—"), *((key, key) for key in keys)]
 

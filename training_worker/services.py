@@ -5,6 +5,7 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
+from celery import current_app
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.uploadedfile import UploadedFile
@@ -52,14 +53,12 @@ def training_run_create(
 
 def training_run_enqueue(*, run: TrainingRun) -> bool:
     """CREATED -> QUEUED, then (after commit) hand the run to the gpu queue with a fresh run token."""
-    from config.celery import app
-
     with transaction.atomic():
         if not status_transition(model=TrainingRun, pk=run.pk, to=Status.QUEUED):
             return False
         raw = run_token_issue(run=run)
         kwargs = {"run_id": run.pk, "api_url": settings.PUBLIC_BASE_URL, "token": raw}
-        transaction.on_commit(lambda: app.send_task(GPU_TRAIN_TASK, kwargs=kwargs))
+        transaction.on_commit(lambda: current_app.send_task(GPU_TRAIN_TASK, kwargs=kwargs))
     return True
 
 

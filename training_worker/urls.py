@@ -1,6 +1,7 @@
 from django.urls import path
 
 from training_worker import api, views, worker_api
+from training_worker.generation import views as generation_views
 
 urlpatterns = [
     path("runs/", views.RunListView.as_view(), name="run-list"),
@@ -12,6 +13,16 @@ urlpatterns = [
         "runs/<dbid:pk>/artifacts/<dbid:artifact_id>/",
         views.RunArtifactDownloadView.as_view(),
         name="run-artifact-download",
+    ),
+    path(
+        "annotation/banks/<dbid:pk>/generate/",
+        generation_views.GenerationLaunchView.as_view(),
+        name="annotation-generate",
+    ),
+    path(
+        "annotation/response-sets/<dbid:pk>/ingest/",
+        generation_views.ResponseSetIngestView.as_view(),
+        name="annotation-response-ingest",
     ),
 ]
 

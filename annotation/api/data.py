@@ -7,7 +7,7 @@ from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotation.models import CriteriaSet, JudgePersona, QuestionBank, RankingCampaign, ResponseSet, Split
+from annotation.models import JudgePersona, QuestionBank, RankingCampaign, ResponseSet, Split
 from annotation.selectors.agreement import agreement_by_criterion
 from annotation.selectors.judging import personas_list
 from annotation.selectors.rankings import item_detail
@@ -15,6 +15,7 @@ from annotation.selectors.responses import question_banks_list, response_sets_li
 from annotation.services.personas import PersonaImportError, judge_personas_import
 from core.api import StrictSerializer
 from core.permissions import IsResearcher
+from criteria.models import CriteriaSet
 
 MAX_PERSONA_UPLOAD_CHARS = 2_000_000
 

@@ -7,11 +7,12 @@ from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotation.models import CriteriaSet, JudgeJob, JudgePersona, ResponseSet, SplitScope
+from annotation.models import JudgeJob, JudgePersona, ResponseSet, SplitScope
 from annotation.selectors.judging import judge_jobs_list
 from annotation.services.judging import JudgeJobError, judge_job_cancel, judge_job_create, judge_job_launch
 from core.api import StrictSerializer
 from core.permissions import IsResearcher
+from criteria.models import CriteriaSet
 
 MAX_PERSONAS = 1000
 

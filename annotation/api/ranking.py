@@ -10,7 +10,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotation.models import CriteriaSet, RankingCampaign, RankingTask, ResponseSet, SplitScope
+from annotation.models import RankingCampaign, RankingTask, ResponseSet, SplitScope
 from annotation.selectors.ranking import campaigns_list, task_criteria, task_responses_shown, tasks_visible_to
 from annotation.services.ranking import (
     RankingError,
@@ -22,6 +22,7 @@ from annotation.services.ranking import (
 from core.api import StrictSerializer
 from core.permissions import IsAnnotator, IsResearcher
 from core.roles import Role, user_has_role
+from criteria.models import CriteriaSet
 
 MAX_CRITERIA = 50
 MAX_K = 50

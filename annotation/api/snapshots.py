@@ -8,7 +8,7 @@ from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotation.models import CriteriaSet, DatasetSnapshot, JudgeJob, RankingCampaign, ResponseSet, SplitScope
+from annotation.models import DatasetSnapshot, JudgeJob, RankingCampaign, ResponseSet, SplitScope
 from annotation.selectors.snapshots import snapshots_list
 from annotation.services.snapshots import (
     PAIR_STRATEGIES,
@@ -18,6 +18,7 @@ from annotation.services.snapshots import (
 )
 from core.api import StrictSerializer
 from core.permissions import IsResearcher
+from criteria.models import CriteriaSet
 
 MAX_SOURCES = 200
 

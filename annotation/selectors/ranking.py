@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, Q, QuerySet
 
-from annotation.models import CandidateResponse, Criterion, RankingCampaign, RankingTask
+from annotation.models import CandidateResponse, RankingCampaign, RankingTask
 from core.roles import Role, user_roles
+from criteria.models import Criterion
 
 DONE_STATES = (RankingTask.State.SUBMITTED, RankingTask.State.SKIPPED)
 

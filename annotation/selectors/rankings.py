@@ -22,7 +22,6 @@ from annotation.aggregation import (
 )
 from annotation.models import (
     CandidateResponse,
-    CriteriaSet,
     HumanRanking,
     JudgeJob,
     Judgement,
@@ -32,6 +31,7 @@ from annotation.models import (
     SplitScope,
 )
 from annotation.selectors.responses import rankable_questions
+from criteria.models import CriteriaSet
 
 READ_CHUNK = 2000
 

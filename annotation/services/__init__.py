@@ -1,12 +1,6 @@
 """Writes for annotation records, one module per area; the public names are re-exported here."""
 
 from annotation.services.banks import BankImport, BankImportError, question_bank_import, response_set_import
-from annotation.services.criteria import CRITERION_FIELDS, criteria_set_new_version
-from annotation.services.generation import (
-    GenerationError,
-    response_set_generate,
-    response_set_ingest_generation,
-)
 from annotation.services.judging import (
     JudgeJobError,
     judge_job_cancel,
@@ -16,7 +10,6 @@ from annotation.services.judging import (
 )
 from annotation.services.personas import (
     PersonaImportError,
-    SurveyPersonasUnavailable,
     judge_personas_from_survey,
     judge_personas_import,
 )
@@ -37,17 +30,13 @@ from annotation.services.snapshots import (
 )
 
 __all__ = [
-    "CRITERION_FIELDS",
     "BankImport",
     "BankImportError",
-    "GenerationError",
     "JudgeJobError",
     "PersonaImportError",
     "RankingError",
     "SnapshotError",
-    "SurveyPersonasUnavailable",
     "TaskNotYours",
-    "criteria_set_new_version",
     "judge_job_cancel",
     "judge_job_create",
     "judge_job_launch",
@@ -59,9 +48,7 @@ __all__ = [
     "ranking_campaign_create",
     "ranking_task_skip",
     "ranking_task_submit",
-    "response_set_generate",
     "response_set_import",
-    "response_set_ingest_generation",
     "snapshot_download_record",
     "snapshot_freeze",
     "snapshot_freeze_launch",

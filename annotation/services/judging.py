@@ -1,7 +1,7 @@
 """Writes for LLM persona judges: create, launch, resume and cancel judge jobs, and run one.
 
 A judge job asks every chosen persona to rank every rankable question's responses on all criteria at once
-(annotation.judges). It runs as a core Job on the default queue ("annotation.judge"). Each answer is stored
+(judges). It runs as a core Job on the default queue ("annotation.judge"). Each answer is stored
 raw, valid or not (failures are recorded and never used as preferences), under a unique
 (judge job, persona, question), so a resumed or redelivered job skips what is already judged. The API key
 is read from settings.JUDGE_API_KEY when the job runs and is never stored or logged.
@@ -19,10 +19,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import Count
 
-from annotation.judges import PROMPT_TEMPLATE_SHA256, PROMPT_VERSION, JudgeClient, JudgeItem, JudgeOutcome
 from annotation.models import (
     CandidateResponse,
-    CriteriaSet,
     JudgeJob,
     Judgement,
     JudgePersona,
@@ -33,6 +31,9 @@ from annotation.models import (
 from annotation.selectors.responses import rankable_questions
 from core.models import TERMINAL_STATUSES, Job
 from core.services import JobProgress, audit_record, job_cancel, job_create
+from criteria.models import CriteriaSet
+from judges.client import JudgeClient, JudgeItem, JudgeOutcome
+from judges.ranking import PROMPT_TEMPLATE_SHA256, PROMPT_VERSION
 
 JUDGE_JOB_KIND = "annotation.judge"
 QUESTION_CHUNK = 100

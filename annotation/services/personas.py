@@ -1,8 +1,7 @@
-"""Writes for judge personas: import from text/CSV/JSONL, or copy the survey's personas (when available)."""
+"""Writes for judge personas: import from text/CSV/JSONL, or copy the survey's selected personas."""
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterable, Mapping
 from typing import Any, BinaryIO
 
@@ -12,14 +11,11 @@ from django.db import transaction
 from annotation.importers import ImportFormatError, PersonaRecord, parse_personas, text_fingerprint
 from annotation.models import JudgePersona, Split
 from core.services import audit_record
+from survey_app.selectors import personas_for_judging
 
 
 class PersonaImportError(ValueError):
     """The personas cannot be imported as a whole; nothing was written."""
-
-
-class SurveyPersonasUnavailable(RuntimeError):
-    """survey_app does not (yet) provide `selectors.personas_for_judging`."""
 
 
 def _store(
@@ -110,33 +106,21 @@ def judge_personas_import(
     return summary
 
 
-def _field(item: Any, name: str) -> Any:
-    return item.get(name) if isinstance(item, Mapping) else getattr(item, name, None)
-
-
 def judge_personas_from_survey(
     *, study_id: int | None = None, actor: AbstractBaseUser | None = None
 ) -> dict[str, Any]:
     """Copy the survey's selected personas (origin "survey") for judging; returns counts.
 
-    Reads `survey_app.selectors.personas_for_judging(study=..., split=...)` lazily, so annotation works
-    without the survey app. Each persona needs `text`, an id (`pk` or `id`) and a `split` (train/test). A
-    persona whose text changed since an earlier copy becomes a new judge persona (its source id carries the
-    text's fingerprint), so earlier judgements keep citing the text they saw.
+    Reads the survey's selected personas (`survey_app.selectors.personas_for_judging`); each keeps its
+    split (train/test). A persona whose text changed since an earlier copy becomes a new judge persona (its
+    source id carries the text's fingerprint), so earlier judgements keep citing the text they saw.
     """
-    try:
-        selectors = importlib.import_module("survey_app.selectors")
-    except ImportError as exc:
-        raise SurveyPersonasUnavailable("The survey app has no selectors module yet.") from exc
-    personas_for_judging = getattr(selectors, "personas_for_judging", None)
-    if personas_for_judging is None:
-        raise SurveyPersonasUnavailable("survey_app.selectors.personas_for_judging is not available yet.")
     records = []
     skipped = []
     for item in personas_for_judging(study=study_id, split=None):
-        text = str(_field(item, "text") or "").strip()
-        identifier = _field(item, "pk") or _field(item, "id")
-        split = str(_field(item, "split") or Split.TRAIN)
+        text = item.text.strip()
+        identifier = item.pk
+        split = item.split
         if not text or identifier is None or split not in Split.values:
             skipped.append(str(identifier))
             continue

@@ -16,17 +16,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from annotation.aggregation import rank_rows_valid
-from annotation.models import (
-    CriteriaSet,
-    HumanRanking,
-    RankingCampaign,
-    RankingTask,
-    ResponseSet,
-    SplitScope,
-)
+from annotation.models import HumanRanking, RankingCampaign, RankingTask, ResponseSet, SplitScope
 from annotation.selectors.responses import rankable_questions, response_ids_by_question
 from core.roles import Role, user_has_role
 from core.services import audit_record
+from criteria.models import CriteriaSet
 
 MAX_TEXT = 5000
 

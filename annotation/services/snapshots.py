@@ -23,10 +23,11 @@ from django.utils import timezone
 
 from annotation.aggregation import PairStrategy
 from annotation.exports import ExportSpec, export_snapshot_directory
-from annotation.models import CriteriaSet, DatasetSnapshot, JudgeJob, RankingCampaign, ResponseSet, SplitScope
+from annotation.models import DatasetSnapshot, JudgeJob, RankingCampaign, ResponseSet, SplitScope
 from annotation.selectors.snapshots import SNAPSHOT_FREEZE_KIND, objective_weight_options
 from core.models import Job
 from core.services import audit_record, job_create
+from criteria.models import CriteriaSet
 
 PAIR_STRATEGIES: tuple[str, ...] = get_args(PairStrategy)
 

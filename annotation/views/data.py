@@ -7,8 +7,8 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.generic import TemplateView, View
 
-from annotation.forms import GenerationForm, PersonaImportForm, QuestionBankImportForm, ResponseSetImportForm
-from annotation.models import CriteriaSet, JudgeJob, QuestionBank, RankingCampaign, ResponseSet, SplitScope
+from annotation.forms import PersonaImportForm, QuestionBankImportForm, ResponseSetImportForm
+from annotation.models import JudgeJob, QuestionBank, RankingCampaign, ResponseSet, SplitScope
 from annotation.selectors.agreement import agreement_by_criterion
 from annotation.selectors.judging import judge_jobs_list, personas_list
 from annotation.selectors.ranking import campaigns_list
@@ -16,19 +16,14 @@ from annotation.selectors.rankings import item_detail
 from annotation.selectors.responses import question_banks_list, rankable_questions, response_sets_list
 from annotation.selectors.snapshots import freeze_jobs_recent, snapshots_list
 from annotation.services.banks import BankImportError, question_bank_import, response_set_import
-from annotation.services.generation import (
-    GenerationError,
-    response_set_generate,
-    response_set_ingest_generation,
-)
 from annotation.services.personas import (
     PersonaImportError,
-    SurveyPersonasUnavailable,
     judge_personas_from_survey,
     judge_personas_import,
 )
 from core.roles import Role
 from core.views import RoleRequiredMixin
+from criteria.models import CriteriaSet
 
 PAGE = 50
 
@@ -113,7 +108,6 @@ class QuestionBankDetailView(ResearcherView, TemplateView):
             response_sets=response_sets_list(bank=bank),
         )
         context.setdefault("response_form", ResponseSetImportForm())
-        context.setdefault("generation_form", GenerationForm(bank=bank))
         return context
 
 
@@ -141,23 +135,6 @@ class ResponseSetImportView(QuestionBankDetailView):
             form.add_error(None, f"Nothing was imported: {exc}")
             return self.render_to_response(self.get_context_data(response_form=form))
         messages.success(request, f"Imported {report['rows_accepted']} responses into {response_set.name}.")
-        return redirect("annotation-response-set", pk=response_set.pk)
-
-
-class GenerationLaunchView(QuestionBankDetailView):
-    def post(self, request, pk: int):
-        bank = self.bank()
-        form = GenerationForm(request.POST, bank=bank)
-        if not form.is_valid():
-            return self.render_to_response(self.get_context_data(generation_form=form))
-        try:
-            response_set = response_set_generate(created_by=request.user, **form.cleaned_data)
-        except GenerationError as exc:
-            form.add_error(None, str(exc))
-            return self.render_to_response(self.get_context_data(generation_form=form))
-        messages.success(
-            request, f"Queued generation run {response_set.training_run_id} for {response_set.name}."
-        )
         return redirect("annotation-response-set", pk=response_set.pk)
 
 
@@ -210,18 +187,6 @@ class ResponseSetDetailView(ResearcherView, TemplateView):
             ),
         )
         return context
-
-
-class ResponseSetIngestView(ResearcherView, View):
-    def post(self, request, pk: int):
-        response_set = get_object_or_404(ResponseSet, pk=pk)
-        try:
-            report = response_set_ingest_generation(response_set=response_set, actor=request.user)
-        except GenerationError as exc:
-            messages.error(request, str(exc))
-        else:
-            messages.success(request, f"Stored {report.get('rows_accepted', 0)} generated responses.")
-        return redirect("annotation-response-set", pk=pk)
 
 
 class ItemView(ResearcherView, TemplateView):
@@ -296,13 +261,8 @@ class PersonaListView(ResearcherView, TemplateView):
 
 class PersonasFromSurveyView(ResearcherView, View):
     def post(self, request):
-        try:
-            result = judge_personas_from_survey(actor=request.user)
-        except SurveyPersonasUnavailable as exc:
-            messages.error(request, f"Cannot copy survey personas: {exc}")
-        else:
-            messages.success(
-                request,
-                f"Copied {result['created']} survey personas ({result['unchanged']} were already here).",
-            )
+        result = judge_personas_from_survey(actor=request.user)
+        messages.success(
+            request, f"Copied {result['created']} survey personas ({result['unchanged']} were already here)."
+        )
         return redirect(reverse("annotation-personas"))

@@ -25,10 +25,13 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "core",
+    "criteria",
     "survey_app",
     "annotation",
-    "annotation.evaluation",
+    "evaluation",
     "training_worker",
+    "demo",
+    "config",
 ]
 
 MIDDLEWARE = [

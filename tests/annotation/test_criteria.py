@@ -3,7 +3,7 @@
 import pytest
 from django.test import Client
 
-from annotation.models import CriteriaSet
+from criteria.models import CriteriaSet
 
 pytestmark = pytest.mark.django_db
 

@@ -18,15 +18,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
-from annotation.judges import (
-    PROMPT_VERSION,
-    JudgeClient,
-    JudgeItem,
-    RankingParseError,
-    build_messages,
-    parse_rankings,
-)
-from annotation.judges.client import RateLimiter, _parse_retry_after
+from judges.client import JudgeClient, JudgeItem, RateLimiter, _parse_retry_after
+from judges.ranking import PROMPT_VERSION, RankingParseError, build_messages, parse_rankings
 
 CRITERIA = [
     {

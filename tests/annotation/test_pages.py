@@ -11,7 +11,7 @@ from annotation.services.ranking import ranking_campaign_create
 from core.models import Job, Status
 from core.roles import Role
 from core.services import job_run
-from tests.annotation.conftest import response_table
+from tests.preference_data import response_table
 
 pytestmark = pytest.mark.django_db
 

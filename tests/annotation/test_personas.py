@@ -1,19 +1,16 @@
 """Judge personas: import from plain text, CSV or JSONL (all or nothing, idempotent), and copies of the
-survey's personas through survey_app.selectors when that app provides them."""
-
-import sys
-import types
-from dataclasses import dataclass
+survey's selected personas."""
 
 import pytest
 
 from annotation.models import JudgePersona
 from annotation.services.personas import (
     PersonaImportError,
-    SurveyPersonasUnavailable,
     judge_personas_from_survey,
     judge_personas_import,
 )
+from survey_app.models import Persona
+from tests.survey_app.factories import StudyFactory, completes
 
 pytestmark = pytest.mark.django_db
 
@@ -72,46 +69,42 @@ def test_unusable_files_change_nothing(researcher, data, file_format, message):
     assert not JudgePersona.objects.exists()
 
 
-@dataclass
-class SurveyPersona:
-    pk: int
-    text: str
-    split: str
-
-
-def test_survey_personas_are_copied_and_a_new_text_is_a_new_persona(monkeypatch, researcher):
-    survey = [
-        SurveyPersona(1, "Persona one from the survey", "train"),
-        SurveyPersona(2, "Persona two", "test"),
-    ]
-    calls = []
-
-    def personas_for_judging(*, study=None, split=None):
-        calls.append((study, split))
-        return list(survey)
-
-    monkeypatch.setitem(
-        sys.modules, "survey_app.selectors", types.SimpleNamespace(personas_for_judging=personas_for_judging)
+def _survey_persona(study, participant, text: str, split: str, *, selected: bool = True) -> Persona:
+    return Persona.objects.create(
+        study=study,
+        participant=participant,
+        text=text,
+        features={},
+        quality_score=0.9,
+        completeness=1.0,
+        consistency=0.8,
+        selected=selected,
+        split=split,
     )
-    assert judge_personas_from_survey(study_id=7, actor=researcher)["created"] == 2
-    assert calls == [(7, None)]
-    assert judge_personas_from_survey(study_id=7, actor=researcher) == {
+
+
+def test_survey_personas_are_copied_and_a_new_text_is_a_new_persona(researcher):
+    study, other_study = StudyFactory(), StudyFactory()
+    first, second, unselected = completes(study, 3)
+    one = _survey_persona(study, first, "Persona one from the survey", "train")
+    two = _survey_persona(study, second, "Persona two", "test")
+    _survey_persona(study, unselected, "Not selected", "train", selected=False)
+    _survey_persona(other_study, completes(other_study, 1)[0], "Another study's persona", "train")
+
+    assert judge_personas_from_survey(study_id=study.pk, actor=researcher)["created"] == 2
+    assert judge_personas_from_survey(study_id=study.pk, actor=researcher) == {
         "created": 0,
         "unchanged": 2,
         "rejected": [],
         "skipped": [],
     }
-    survey[0] = SurveyPersona(1, "Persona one, rewritten", "train")
-    assert judge_personas_from_survey(study_id=7, actor=researcher)["created"] == 1
-    copies = JudgePersona.objects.filter(origin="survey", source_id__startswith="1:")
+    one.text = "Persona one, rewritten"
+    one.save(update_fields=["text"])
+    assert judge_personas_from_survey(study_id=study.pk, actor=researcher)["created"] == 1
+    copies = JudgePersona.objects.filter(origin="survey", source_id__startswith=f"{one.pk}:")
     assert sorted(copies.values_list("text", flat=True)) == [
         "Persona one from the survey",
         "Persona one, rewritten",
     ]
-    assert JudgePersona.objects.get(origin="survey", source_id__startswith="2:").split == "test"
-
-
-def test_a_clear_error_while_the_survey_app_cannot_provide_personas(monkeypatch):
-    monkeypatch.setitem(sys.modules, "survey_app.selectors", types.SimpleNamespace())
-    with pytest.raises(SurveyPersonasUnavailable, match="personas_for_judging"):
-        judge_personas_from_survey()
+    assert JudgePersona.objects.get(origin="survey", source_id__startswith=f"{two.pk}:").split == "test"
+    assert not JudgePersona.objects.filter(text__in=["Not selected", "Another study's persona"]).exists()

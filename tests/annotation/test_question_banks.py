@@ -11,7 +11,7 @@ from django.db.models import Count
 from annotation.models import CandidateResponse, Question, QuestionBank, ResponseSet
 from annotation.services.banks import BankImportError, question_bank_import, response_set_import
 from core.models import AuditEvent
-from tests.annotation.conftest import response_table
+from tests.preference_data import response_table
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 from datasets import load_from_disk
 
-from annotation.models import CriteriaSet, DatasetSnapshot, JudgeJob, Judgement, JudgePersona
+from annotation.models import DatasetSnapshot, JudgeJob, Judgement, JudgePersona
 from annotation.selectors import snapshots_for_training
 from annotation.services.ranking import ranking_campaign_create, ranking_task_submit
 from annotation.services.snapshots import (
@@ -19,6 +19,7 @@ from annotation.services.snapshots import (
 )
 from core.models import AuditEvent, Job, Status
 from core.services import job_run
+from criteria.models import CriteriaSet
 from training_worker.ml.snapshot import load_snapshot
 
 pytestmark = pytest.mark.django_db

@@ -147,8 +147,8 @@ def make_study(
     **options,
 ):
     """A clinician study of two response sets (model A = 'trained', B = 'base') with its clinicians."""
-    from annotation.evaluation.services.studies import clinician_study_create
-    from annotation.models import CriteriaSet
+    from criteria.models import CriteriaSet
+    from evaluation.services.studies import clinician_study_create
 
     _, _, (trained, base) = make_bank(
         models=list(models), n_questions=n_questions, name="Study bank", tag_texts=False

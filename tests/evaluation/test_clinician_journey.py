@@ -6,8 +6,8 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from annotation.evaluation.models import StudyAssignment, StudyRating
 from annotation.models import ResponseSet
+from evaluation.models import StudyAssignment, StudyRating
 from tests.evaluation.helpers import make_study
 from tests.factories import PASSWORD, TrainingRunFactory
 

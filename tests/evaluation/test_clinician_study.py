@@ -6,9 +6,9 @@ from collections import Counter
 import pytest
 from django.urls import reverse
 
-from annotation.evaluation.models import StudyAssignment, StudyRating
-from annotation.evaluation.services.studies import StudyError, clinician_study_create
 from core.models import AuditEvent
+from evaluation.models import StudyAssignment, StudyRating
+from evaluation.services.studies import StudyError, clinician_study_create
 from tests.evaluation.helpers import make_bank, make_clinicians, make_study
 
 pytestmark = pytest.mark.django_db
@@ -64,7 +64,7 @@ def test_assignment_overlaps_balances_load_and_positions(researcher):
 
 def test_clinician_facing_texts_may_not_name_a_model(researcher):
     _, _, (a, b) = make_bank(models=["x1", "x2"], n_questions=3)
-    from annotation.models import CriteriaSet
+    from criteria.models import CriteriaSet
 
     with pytest.raises(StudyError) as error:
         clinician_study_create(

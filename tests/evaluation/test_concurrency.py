@@ -7,7 +7,7 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
-from annotation.evaluation.models import StudyAssignment, StudyRating
+from evaluation.models import StudyAssignment, StudyRating
 from tests.evaluation.helpers import make_study
 
 pytestmark = pytest.mark.usefixtures("postgres_only", "seeded_db")

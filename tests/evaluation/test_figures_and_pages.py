@@ -9,15 +9,15 @@ import pytest
 from django.urls import reverse
 from PIL import Image
 
-from annotation.evaluation.models import Evaluation
-from annotation.evaluation.services.evaluations import (
+from core.models import AuditEvent
+from criteria.models import CriteriaSet
+from evaluation.models import Evaluation
+from evaluation.services.evaluations import (
     comparison_record,
     evaluation_create,
     evaluation_results_compute,
 )
-from annotation.evaluation.services.studies import clinician_study_close, clinician_study_unblind
-from annotation.models import CriteriaSet
-from core.models import AuditEvent
+from evaluation.services.studies import clinician_study_close, clinician_study_unblind
 from tests.evaluation.helpers import make_bank, make_clinicians, make_personas, make_study
 from tests.factories import TrainingRunFactory
 from training_worker.models import RunArtifact, RunInput

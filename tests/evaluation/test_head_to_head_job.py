@@ -7,11 +7,11 @@ import json
 import pytest
 from scipy.stats import binomtest
 
-from annotation.evaluation.models import Comparison, Evaluation, JudgeKind
-from annotation.evaluation.services.evaluations import evaluation_create, evaluation_launch
-from annotation.models import CriteriaSet
 from core.models import Job, Status
 from core.services import job_run
+from criteria.models import CriteriaSet
+from evaluation.models import Comparison, Evaluation, JudgeKind
+from evaluation.services.evaluations import evaluation_create, evaluation_launch
 from tests.evaluation.helpers import ChatServer, make_bank, make_personas, shown_responses
 
 pytestmark = pytest.mark.django_db

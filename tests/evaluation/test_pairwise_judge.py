@@ -4,14 +4,14 @@ import json
 
 import pytest
 
-from annotation.evaluation.pairwise import (
+from judges.client import JudgeItem
+from judges.pairwise import (
     PROMPT_VERSION,
     PairwiseJudgeClient,
     VerdictParseError,
     build_pairwise_messages,
     parse_verdicts,
 )
-from annotation.judges import JudgeItem
 from tests.evaluation.helpers import ChatServer, shown_responses
 
 CRITERIA = [

@@ -7,11 +7,11 @@ import json
 import pytest
 from django.core.files.base import ContentFile
 
-from annotation.evaluation.models import Comparison, JudgeKind
-from annotation.evaluation.services.evaluations import evaluation_create, evaluation_launch
-from annotation.models import CriteriaSet
 from core.models import Status
 from core.services import job_run, status_transition
+from criteria.models import CriteriaSet
+from evaluation.models import Comparison, JudgeKind
+from evaluation.services.evaluations import evaluation_create, evaluation_launch
 from tests.evaluation.helpers import make_bank
 from tests.factories import TrainingRunFactory
 from training_worker.models import RunArtifact, TrainingRun

@@ -10,22 +10,22 @@ from scipy.stats import binomtest
 from sklearn.metrics import cohen_kappa_score
 from statsmodels.stats.inter_rater import aggregate_raters, fleiss_kappa
 
-from annotation.evaluation.models import ClinicianStudy, StudyAssignment
-from annotation.evaluation.selectors.evaluations import pair_head_to_heads
-from annotation.evaluation.selectors.studies import study_results
-from annotation.evaluation.services.evaluations import (
+from criteria.models import CriteriaSet
+from evaluation.models import ClinicianStudy, StudyAssignment
+from evaluation.selectors.evaluations import pair_head_to_heads
+from evaluation.selectors.studies import study_results
+from evaluation.services.evaluations import (
     comparison_record,
     evaluation_create,
     evaluation_results_compute,
 )
-from annotation.evaluation.services.studies import (
+from evaluation.services.studies import (
     clinician_study_close,
     clinician_study_unblind,
     study_guesses_submit,
     study_rating_submit,
 )
-from annotation.models import CriteriaSet
-from annotation.stats.winrates import Judgement, head_to_head
+from evaluation.stats.winrates import Judgement, head_to_head
 from tests.evaluation.helpers import make_bank, make_personas, make_study, position_choice
 
 pytestmark = pytest.mark.django_db

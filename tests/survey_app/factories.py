@@ -6,8 +6,8 @@ from typing import Any
 
 import factory
 
-from annotation.models import CriteriaSet
-from survey_app.demo import synthetic_answers, synthetic_participant
+from criteria.models import CriteriaSet
+from demo.survey import synthetic_answers, synthetic_participant
 from survey_app.models import ConsentVersion, Participant, Study, StudyStatus
 from survey_app.selectors import survey_pages
 from survey_app.services.participants import (

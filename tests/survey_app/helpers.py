@@ -6,7 +6,7 @@ from typing import Any
 
 from django.test import Client
 
-from survey_app.demo import synthetic_answers
+from demo.survey import synthetic_answers
 from survey_app.models import Item, ItemKind, Participant, Study
 from survey_app.selectors import page_items, survey_pages
 

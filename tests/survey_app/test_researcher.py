@@ -9,9 +9,9 @@ import zipfile
 import pytest
 from django.test import Client
 
-from annotation.models import CriteriaSet
 from core.models import AuditEvent, Job, Status
 from core.services import job_run
+from criteria.models import CriteriaSet
 from survey_app.models import (
     ConsentVersion,
     Instrument,

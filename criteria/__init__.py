@@ -1,0 +1,1 @@
+"""Criteria sets: the versioned, named qualities (empathy, safety, ...) that every other app rates."""

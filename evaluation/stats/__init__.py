@@ -1,0 +1,12 @@
+"""Django-free statistics for the evaluation stage (study steps 9-10).
+
+- :mod:`evaluation.stats.winrates`: head-to-head evaluation of two models by persona judges
+  (position-bias handling, majority vote per question, win rates with Wilson intervals,
+  exact McNemar tests, the models x models win-rate matrix and the empathy/safety Pareto front).
+- :mod:`evaluation.stats.agreement`: the blinded clinician study (percent agreement, Cohen's,
+  Fleiss' and Krippendorff's coefficients, LLM judge vs clinician agreement with a bootstrap
+  interval, position balance and Bang's blinding index).
+
+Everything here takes plain Python / NumPy data so it can run in a Celery task, a notebook or a
+test without the web app; the Django side converts query sets into the input records.
+"""

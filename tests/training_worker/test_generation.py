@@ -1,0 +1,197 @@
+"""Generated candidate responses: launching a "generate" run on the gpu queue with the snapshot as its input,
+and ingesting the run's responses.jsonl into a response set with full provenance (all or nothing)."""
+
+import hashlib
+import json
+import tarfile
+
+import pytest
+from django.core.files.base import ContentFile
+
+from annotation.models import CandidateResponse, JudgeJob, Judgement, JudgePersona, ResponseSet
+from annotation.services.snapshots import snapshot_freeze, snapshot_spec_build
+from core.models import Status
+from core.services import status_transition
+from training_worker.generation.services import (
+    GenerationError,
+    response_set_generate,
+    response_set_ingest_generation,
+)
+from training_worker.models import RunArtifact, TrainingRun
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def snapshot(response_set, mini_criteria, researcher):
+    judge_job = JudgeJob.objects.create(
+        name="j",
+        response_set=response_set,
+        criteria_set=mini_criteria,
+        base_url="http://127.0.0.1:9/v1",
+        model="m",
+        prompt_version="persona-rank-v1",
+        prompt_template_sha256="0" * 64,
+    )
+    persona = JudgePersona.objects.create(text="p", text_sha256="0" * 64, origin="imported", source_id="p")
+    for question in response_set.bank.questions.all():
+        order = list(
+            response_set.responses.filter(question=question).order_by("index").values_list("pk", flat=True)
+        )
+        Judgement.objects.create(
+            judge_job=judge_job,
+            persona=persona,
+            question=question,
+            response_order=order,
+            ok=True,
+            ranks={"empathy": [1, 2, 3, 4, 5], "safety": [1, 2, 3, 4, 5]},
+        )
+    spec = snapshot_spec_build(response_set=response_set, criteria_set=mini_criteria, judge_jobs=[judge_job])
+    return snapshot_freeze(name="for generation", spec=spec, created_by=researcher)[0]
+
+
+def launch(snapshot, researcher, capture, **options):
+    with capture(execute=False) as callbacks:
+        generated = response_set_generate(
+            snapshot=snapshot,
+            name="Base model, t=0.8",
+            policy="/models/base",
+            created_by=researcher,
+            num_responses=2,
+            split="test",
+            **options,
+        )
+    return generated, callbacks
+
+
+def finish(run, rows, *, name="responses"):
+    for status in (Status.RUNNING, Status.SUCCEEDED):
+        assert status_transition(model=TrainingRun, pk=run.pk, to=status)
+    data = "".join(json.dumps(row) + "\n" for row in rows).encode()
+    artifact = RunArtifact(run=run, name=name, sha256=hashlib.sha256(data).hexdigest(), size=len(data))
+    artifact.file.save("responses.jsonl", ContentFile(data), save=True)
+
+
+def worker_rows(bank, settings):
+    """What training_worker.ml.generate writes: K rows per question of the split."""
+    return [
+        {
+            "question_id": q.external_id,
+            "prompt": q.text,
+            "response": f"Generated {i} for {q.external_id}",
+            "index": i,
+            "settings": settings,
+        }
+        for q in bank.questions.filter(split="test")
+        for i in range(2)
+    ]
+
+
+def test_generation_run_is_queued_with_the_snapshot_as_input(
+    snapshot, researcher, django_capture_on_commit_callbacks
+):
+    generated, callbacks = launch(snapshot, researcher, django_capture_on_commit_callbacks, temperature=0.7)
+    run = TrainingRun.objects.get(pk=generated.training_run_id)
+    assert (
+        generated.state == ResponseSet.State.GENERATING and generated.origin == ResponseSet.Origin.GENERATED
+    )
+    assert run.method == "generate" and run.status == Status.QUEUED
+    assert (
+        run.config["temperature"] == 0.7
+        and run.config["num_responses"] == 2
+        and run.config["split"] == "test"
+    )
+    assert TrainingRun.objects.get(pk=run.pk).snapshot_hash == snapshot.content_hash
+    run_input = run.inputs.get(name="snapshot")
+    assert run_input.sha256 == snapshot.archive_sha256 and run_input.file.name == snapshot.archive.name
+    with run_input.file.open("rb") as handle, tarfile.open(fileobj=handle, mode="r:gz") as tar:
+        assert "manifest.json" in tar.getnames()  # at the root: the worker unpacks it as the snapshot dir
+    assert len(callbacks) == 1  # the gpu task is sent once the transaction commits
+
+
+def test_ingest_stores_every_response_with_its_run_and_settings(
+    snapshot, researcher, django_capture_on_commit_callbacks
+):
+    generated, _ = launch(snapshot, researcher, django_capture_on_commit_callbacks)
+    with pytest.raises(GenerationError, match="ingest once it has succeeded"):
+        response_set_ingest_generation(response_set=generated, actor=researcher)
+    settings = {
+        "policy": "/models/base",
+        "temperature": 0.8,
+        "top_p": 1.0,
+        "max_new_tokens": 256,
+        "seed": 0,
+        "batch_size": 8,
+    }
+    rows = worker_rows(generated.bank, settings)
+    rows.append({**rows[0], "question_id": "not-in-bank"})
+    rows.append({**rows[0], "index": 7, "response": "   "})
+    finish(generated.training_run, rows)
+    report = response_set_ingest_generation(response_set=generated, actor=researcher)
+    generated.refresh_from_db()
+    assert generated.state == ResponseSet.State.READY
+    assert report["rows_accepted"] == 2 and report["rows_rejected"] == 2
+    assert {r["reason"] for r in report["rejected"]} == {
+        "question 'not-in-bank' is not in Test bank",
+        "response is empty",
+    }
+    response = CandidateResponse.objects.get(response_set=generated, index=1)
+    assert response.origin == "model:/models/base"
+    assert response.generation_settings == {**settings, "training_run": generated.training_run_id}
+    # Ingesting again is a no-op.
+    assert response_set_ingest_generation(response_set=generated, actor=researcher) == report
+    assert generated.responses.count() == 2
+
+
+def test_a_bad_responses_file_writes_nothing(snapshot, researcher, django_capture_on_commit_callbacks):
+    generated, _ = launch(snapshot, researcher, django_capture_on_commit_callbacks)
+    rows = worker_rows(generated.bank, {})
+    finish(generated.training_run, [*rows, rows[0]])  # the same (question, index) twice
+    with pytest.raises(GenerationError, match="twice"):
+        response_set_ingest_generation(response_set=generated, actor=researcher)
+    generated.refresh_from_db()
+    assert generated.state == ResponseSet.State.GENERATING and not generated.responses.exists()
+
+
+def test_a_failed_run_marks_the_set_failed(snapshot, researcher, django_capture_on_commit_callbacks):
+    generated, _ = launch(snapshot, researcher, django_capture_on_commit_callbacks)
+    status_transition(model=TrainingRun, pk=generated.training_run_id, to=Status.FAILED)
+    response_set_ingest_generation(response_set=generated, actor=researcher)
+    generated.refresh_from_db()
+    assert generated.state == ResponseSet.State.FAILED
+
+
+def test_greedy_decoding_cannot_give_several_responses(snapshot, researcher):
+    with pytest.raises(GenerationError, match="greedy"):
+        response_set_generate(
+            snapshot=snapshot, name="x", policy="/m", created_by=researcher, num_responses=3, temperature=0.0
+        )
+    assert not ResponseSet.objects.filter(name="x").exists()
+
+
+def test_the_gpu_generator_reads_our_snapshot_and_its_output_ingests(
+    snapshot, researcher, tmp_path, django_capture_on_commit_callbacks
+):
+    """The real training_worker.ml generator (tiny model, CPU) on our exported snapshot, then ingest."""
+    pytest.importorskip("torch")
+    from training_worker.ml.generate import GenerationRunConfig, run_generation
+    from training_worker.ml.tiny_models import build_tiny_causal_lm
+
+    policy = build_tiny_causal_lm(tmp_path / "policy", seed=0)
+    unpacked = tmp_path / "snapshot"
+    with snapshot.archive.open("rb") as handle, tarfile.open(fileobj=handle, mode="r:gz") as tar:
+        tar.extractall(unpacked, filter="data")
+    result = run_generation(
+        GenerationRunConfig(policy=str(policy), num_responses=2, max_new_tokens=8, split="test"),
+        unpacked,
+        tmp_path / "out",
+    )
+    generated, _ = launch(snapshot, researcher, django_capture_on_commit_callbacks)
+    with open(result["artifacts"]["responses"], encoding="utf-8") as handle:
+        rows = [json.loads(line) for line in handle]
+    assert len(rows) == 2  # K=2 for the one test question
+    finish(generated.training_run, rows)
+    report = response_set_ingest_generation(response_set=generated, actor=researcher)
+    non_empty = sum(1 for row in rows if row["response"].strip())
+    assert report["rows_accepted"] == non_empty and report["rows_rejected"] == 2 - non_empty
+    assert set(generated.responses.values_list("generation_settings__seed", flat=True)) == {0}
