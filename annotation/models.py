@@ -53,7 +53,7 @@ class Question(models.Model):
     external_id = models.CharField(max_length=128, help_text="The source's id (EPITOME sp_id, ...).")
     text = models.TextField()
     text_sha256 = models.CharField(max_length=64, help_text="Fingerprint of the normalised text (dedupe).")
-    split = models.CharField(max_length=5, choices=Split.choices)
+    split = models.CharField(max_length=5, choices=Split)
     position = models.PositiveIntegerField(help_text="Order in the imported file.")
     metadata = models.JSONField(default=dict, blank=True)
 
@@ -148,7 +148,7 @@ class RankingCampaign(models.Model):
     criteria_set = models.ForeignKey(CriteriaSet, related_name="campaigns", on_delete=models.PROTECT)
     annotators_per_item = models.PositiveSmallIntegerField(default=3)
     allow_ties = models.BooleanField(default=False)
-    split = models.CharField(max_length=5, choices=SplitScope.choices, default=SplitScope.ALL)
+    split = models.CharField(max_length=5, choices=SplitScope, default=SplitScope.ALL)
     instructions = models.TextField(blank=True)
     is_open = models.BooleanField(default=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
@@ -228,7 +228,7 @@ class JudgePersona(models.Model):
     text_sha256 = models.CharField(max_length=64)
     origin = models.CharField(max_length=16, choices=Origin.choices)
     source_id = models.CharField(max_length=128, help_text="Id in its source (survey persona, file row).")
-    split = models.CharField(max_length=5, choices=Split.choices, default=Split.TRAIN)
+    split = models.CharField(max_length=5, choices=Split, default=Split.TRAIN)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -251,7 +251,7 @@ class JudgeJob(models.Model):
     response_set = models.ForeignKey(ResponseSet, related_name="judge_jobs", on_delete=models.PROTECT)
     criteria_set = models.ForeignKey(CriteriaSet, related_name="judge_jobs", on_delete=models.PROTECT)
     personas = models.ManyToManyField(JudgePersona, related_name="judge_jobs")
-    split = models.CharField(max_length=5, choices=SplitScope.choices, default=SplitScope.ALL)
+    split = models.CharField(max_length=5, choices=SplitScope, default=SplitScope.ALL)
     max_questions = models.PositiveIntegerField(null=True, blank=True)
     base_url = models.URLField(max_length=500)
     model = models.CharField(max_length=200)

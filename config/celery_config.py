@@ -22,8 +22,8 @@ def broker_url() -> str:
 
 
 def filesystem_broker_dir() -> Path:
-    data_dir = Path(env_str("DATA_DIR", str(BASE_DIR / "var")))
-    return Path(env_str("CELERY_FILESYSTEM_BROKER_DIR", str(data_dir / "broker")))
+    data_dir = Path(env_str("DATA_DIR") or BASE_DIR / "var")
+    return Path(env_str("CELERY_FILESYSTEM_BROKER_DIR") or data_dir / "broker")
 
 
 def celery_settings() -> dict:

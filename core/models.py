@@ -62,7 +62,7 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
 class StatusMachine(models.Model):
     """A row whose status only moves along ALLOWED_TRANSITIONS, guarded in the UPDATE itself."""
 
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.CREATED, db_index=True)
+    status = models.CharField(max_length=16, choices=Status, default=Status.CREATED, db_index=True)
     attempts = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)

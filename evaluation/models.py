@@ -52,7 +52,7 @@ class Evaluation(models.Model):
     criteria_set = models.ForeignKey(
         "criteria.CriteriaSet", related_name="evaluations", on_delete=models.PROTECT
     )
-    judge_kind = models.CharField(max_length=16, choices=JudgeKind.choices)
+    judge_kind = models.CharField(max_length=16, choices=JudgeKind)
     split = models.CharField(max_length=5, choices=SplitScope.choices, default=SplitScope.TEST)
     max_questions = models.PositiveIntegerField(null=True, blank=True)
     response_index = models.PositiveSmallIntegerField(
@@ -61,7 +61,7 @@ class Evaluation(models.Model):
     both_orders = models.BooleanField(
         default=False, help_text="Judge every pair in both presentation orders to cancel position bias."
     )
-    vote_rule = models.CharField(max_length=16, choices=VoteRule.choices, default=VoteRule.PLURALITY)
+    vote_rule = models.CharField(max_length=16, choices=VoteRule, default=VoteRule.PLURALITY)
     seed = models.IntegerField(default=0, help_text="Seeds the recorded random presentation order.")
     # LLM persona judges
     personas = models.ManyToManyField("annotation.JudgePersona", related_name="evaluations", blank=True)
@@ -149,7 +149,7 @@ class Comparison(models.Model):
     persona = models.ForeignKey(
         "annotation.JudgePersona", null=True, blank=True, related_name="+", on_delete=models.PROTECT
     )
-    first_model = models.CharField(max_length=1, choices=Side.choices)
+    first_model = models.CharField(max_length=1, choices=Side)
     response_first = models.ForeignKey(
         "annotation.CandidateResponse", related_name="+", on_delete=models.PROTECT
     )
@@ -212,7 +212,7 @@ class ClinicianStudy(models.Model):
     label_b = models.CharField(max_length=120)
     trained_model = models.CharField(
         max_length=1,
-        choices=Side.choices,
+        choices=Side,
         blank=True,
         help_text="Which model is the trained one (the blinding question asks clinicians to guess it).",
     )
@@ -295,7 +295,7 @@ class StudyAssignment(models.Model):
         settings.AUTH_USER_MODEL, related_name="study_assignments", on_delete=models.PROTECT
     )
     token = models.CharField(max_length=40, unique=True, default=new_token, editable=False)
-    model_in_position_a = models.CharField(max_length=1, choices=Side.choices)
+    model_in_position_a = models.CharField(max_length=1, choices=Side)
     sequence = models.PositiveIntegerField(help_text="Order in this clinician's queue.")
     comment = models.TextField(blank=True)
     flagged_unsafe = models.BooleanField(default=False)

@@ -82,7 +82,7 @@ class Item(models.Model):
     instrument = models.ForeignKey(Instrument, related_name="items", on_delete=models.PROTECT)
     key = models.SlugField(max_length=64)
     page = models.SlugField(max_length=64)
-    kind = models.CharField(max_length=16, choices=ItemKind.choices)
+    kind = models.CharField(max_length=16, choices=ItemKind)
     prompt = models.TextField()
     help_text = models.TextField(blank=True)
     choices = models.JSONField(
@@ -140,7 +140,7 @@ class Study(models.Model):
     quota = models.PositiveIntegerField(
         default=335, help_text="New participants are turned away at this many completes."
     )
-    status = models.CharField(max_length=8, choices=StudyStatus.choices, default=StudyStatus.DRAFT)
+    status = models.CharField(max_length=8, choices=StudyStatus, default=StudyStatus.DRAFT)
     completion_code = models.CharField(max_length=32, default=_random_code)
     screenout_code = models.CharField(max_length=32, default=_random_code)
     prolific_completion_url = models.URLField(
@@ -182,8 +182,8 @@ class Participant(models.Model):
     study = models.ForeignKey(Study, related_name="participants", on_delete=models.PROTECT)
     instrument = models.ForeignKey(Instrument, related_name="participants", on_delete=models.PROTECT)
     consent = models.ForeignKey(ConsentVersion, on_delete=models.PROTECT)
-    status = models.CharField(max_length=16, choices=ParticipantStatus.choices, db_index=True)
-    source = models.CharField(max_length=8, choices=Source.choices, default=Source.DIRECT)
+    status = models.CharField(max_length=16, choices=ParticipantStatus, db_index=True)
+    source = models.CharField(max_length=8, choices=Source, default=Source.DIRECT)
     prolific_pid_pseudonym = models.CharField(max_length=64, blank=True)
     prolific_study_pseudonym = models.CharField(max_length=64, blank=True)
     prolific_session_pseudonym = models.CharField(max_length=64, blank=True)
@@ -292,7 +292,7 @@ class Persona(models.Model):
     consistency = models.FloatField()
     primary_preference = models.SlugField(max_length=64, blank=True, help_text="The criterion ranked first.")
     selected = models.BooleanField(default=False, db_index=True)
-    split = models.CharField(max_length=5, choices=Split.choices, blank=True, default=Split.NONE)
+    split = models.CharField(max_length=5, choices=Split, blank=True, default=Split.NONE)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -22,7 +22,7 @@ class TrainingMethod(models.TextChoices):
 
 class TrainingRun(StatusMachine):
     name = models.CharField(max_length=200)
-    method = models.CharField(max_length=16, choices=TrainingMethod.choices)
+    method = models.CharField(max_length=16, choices=TrainingMethod)
     config = models.JSONField(default=dict, help_text="The method's full configuration as launched.")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     parents = models.ManyToManyField("self", symmetrical=False, blank=True, related_name="children")
