@@ -129,7 +129,7 @@ def main() -> int:
     )
     print(f"vectorised core (numpy):          {vector_core_s:8.3f} s")
     print(f"vectorised + records + pairs:     {vector_total_s:8.3f} s")
-    print(f"per-item loop + pairs:      {reference_s:8.3f} s")
+    print(f"per-item loop + pairs:            {reference_s:8.3f} s")
     print(f"speed-up, core:                   {reference_s / vector_core_s:8.1f}x")
     print(f"speed-up, end to end:             {reference_s / vector_total_s:8.1f}x")
     print(f"results identical: {identical}")
