@@ -45,7 +45,7 @@ import pyarrow.parquet as pq
 from django.conf import settings
 from django.db.models import Count
 
-from annotation.aggregation import aggregate_evaluations, extract_pairs
+from annotation.aggregation import aggregate_items, extract_pairs
 from annotation.models import (
     CandidateResponse,
     JudgeJob,
@@ -301,7 +301,7 @@ class _SnapshotWriter:
             criteria_keys=self.criteria,
             question_labels=label,
         )
-        results = aggregate_evaluations(evaluations, allow_ties=self.ties)
+        results = aggregate_items(evaluations, allow_ties=self.ties)
         self.counts["item_evaluations"] += len(results)
         for result in results:
             self.counts["invalid_rankings"] += result.n_invalid

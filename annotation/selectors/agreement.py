@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import krippendorff
 import numpy as np
 
-from annotation.aggregation import aggregate_evaluations
+from annotation.aggregation import aggregate_items
 from annotation.models import JudgeJob, RankingCampaign, ResponseSet, SplitScope
 from annotation.selectors.rankings import (
     allows_ties,
@@ -77,7 +77,7 @@ def agreement_by_criterion(
         question_ids=question_ids, response_ids=response_ids, rankings=rankings, criteria_keys=criteria_keys
     )
     ties = allows_ties(campaign_ids)
-    results = aggregate_evaluations(evaluations, allow_ties=ties)
+    results = aggregate_items(evaluations, allow_ties=ties)
     raters = sorted({ranking.rater_key for ranking in rankings})
     rater_index = {key: index for index, key in enumerate(raters)}
     offsets, unit_count = {}, 0

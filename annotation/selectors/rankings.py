@@ -14,10 +14,10 @@ from typing import Any
 
 from annotation.aggregation import (
     AggregateResult,
-    Evaluation,
+    ItemRankings,
     PairStrategy,
     PreferencePair,
-    aggregate_evaluations,
+    aggregate_items,
     extract_pairs,
 )
 from annotation.models import (
@@ -120,11 +120,11 @@ def build_evaluations(
     rankings: Iterable[RaterRanking],
     criteria_keys: Sequence[str],
     question_labels: dict[int, str] | None = None,
-) -> list[Evaluation]:
-    """Evaluations (question x criterion) in question order, then criteria order.
+) -> list[ItemRankings]:
+    """Items (question x criterion) with their rankings, in question order, then criteria order.
 
     `response_ids[question]` names the responses in canonical order; `question_labels` (default: the pk)
-    becomes each Evaluation's question_id.
+    becomes each item's question_id.
     """
     rows: dict[tuple[int, str], tuple[list[str], list[list[int]]]] = defaultdict(lambda: ([], []))
     for ranking in rankings:
@@ -139,7 +139,7 @@ def build_evaluations(
         for key in criteria_keys:
             raters, ranks = rows.get((question_id, key), ([], []))
             evaluations.append(
-                Evaluation(
+                ItemRankings(
                     question_id=labels.get(question_id, str(question_id)),
                     criterion=key,
                     response_ids=tuple(response_ids[question_id]),
@@ -188,7 +188,7 @@ def item_aggregates(
         rankings=rankings,
         criteria_keys=criteria_keys,
     )
-    return aggregate_evaluations(evaluations, allow_ties=allows_ties(campaign_ids))
+    return aggregate_items(evaluations, allow_ties=allows_ties(campaign_ids))
 
 
 def preference_pairs(

@@ -1,0 +1,69 @@
+"""Parsers for question banks and candidate responses: bytes in, records and an import report out.
+
+Django-free on purpose: a view or Celery task reads the upload, calls one of the ``parse_*`` functions and
+stores the records; the report is shown to the researcher as is.
+
+Rules shared by every parser
+----------------------------
+* Input is ``bytes`` or a binary file-like object and must be UTF-8 (a BOM is accepted). Anything else is a
+  fatal :class:`ImportFormatError` that says so; nothing is guessed.
+* Fatal errors (:class:`ImportFormatError`): wrong encoding, input over ``max_input_bytes``, unparseable CSV,
+  missing required columns, duplicate ids, no usable row at all. Row errors never abort an import: the row is
+  rejected and listed in ``report.rejected`` with its row number and reason.
+* Row numbers: CSV rows count data records from 1 (the header is not counted; a record whose fields span
+  several lines is one row, and ``line`` gives the physical line where it starts); JSONL rows are line
+  numbers.
+* Field limits (:class:`ImportLimits`): an empty required field, a field over its length limit or a field
+  holding a NUL character rejects that row only.
+* Deduplication by normalised text (:func:`normalize_text`: NFKC, case-folded, whitespace collapsed):
+  questions with the same normalised text are one question (later source ids are *merged* into the first and
+  listed in ``report.merged``); a response whose normalised text repeats another response to the same
+  question is rejected as a duplicate.
+* Stored text keeps its original wording: line endings normalised to ``\\n`` and outer whitespace stripped.
+
+Supported sources: EPITOME (CSV or JSONL), Counsel Chat (CSV), plain question / response tables, and judge
+personas (plain text, CSV or JSONL).
+:func:`split_train_test` makes the seeded, order-independent train/test split (the study: 2,379 / 600).
+
+Modules: ``reading`` (bytes to rows), ``records`` (results and report), ``collector`` (dedupe and merge),
+``text`` and ``fields`` (normalisation and per-field checks), one module per source (``epitome``,
+``counsel_chat`` with ``scrubbing``, ``tables``, ``personas``) and ``splitting``. The public names are
+re-exported here.
+"""
+
+from annotation.importers.counsel_chat import parse_counsel_chat
+from annotation.importers.epitome import parse_epitome
+from annotation.importers.personas import PersonaRecord, parse_personas
+from annotation.importers.records import (
+    CandidateResponseRecord,
+    ImportFormatError,
+    ImportLimits,
+    ImportReport,
+    ImportResult,
+    QuestionRecord,
+    RowIssue,
+)
+from annotation.importers.splitting import SplitResult, questions_with_min_responses, split_train_test
+from annotation.importers.tables import parse_question_table, parse_response_table
+from annotation.importers.text import normalize_text, text_fingerprint
+
+__all__ = [
+    "CandidateResponseRecord",
+    "ImportFormatError",
+    "ImportLimits",
+    "ImportReport",
+    "ImportResult",
+    "PersonaRecord",
+    "QuestionRecord",
+    "RowIssue",
+    "SplitResult",
+    "normalize_text",
+    "parse_counsel_chat",
+    "parse_epitome",
+    "parse_personas",
+    "parse_question_table",
+    "parse_response_table",
+    "questions_with_min_responses",
+    "split_train_test",
+    "text_fingerprint",
+]
