@@ -25,12 +25,11 @@ from annotation.services.ranking import (
     ranking_task_skip,
     ranking_task_submit,
 )
-from annotation.views.data import ResearcherView
 from core.roles import Role
-from core.views import RoleRequiredMixin
+from core.views import ResearcherRequiredMixin, RoleRequiredMixin
 
 
-class CampaignCreateView(ResearcherView, TemplateView):
+class CampaignCreateView(ResearcherRequiredMixin, TemplateView):
     template_name = "annotation/campaign_form.html"
 
     def get_context_data(self, **kwargs):
@@ -53,7 +52,7 @@ class CampaignCreateView(ResearcherView, TemplateView):
         return redirect("annotation-campaign", pk=campaign.pk)
 
 
-class CampaignDetailView(ResearcherView, TemplateView):
+class CampaignDetailView(ResearcherRequiredMixin, TemplateView):
     template_name = "annotation/campaign_detail.html"
 
     def get_context_data(self, **kwargs):
@@ -75,7 +74,7 @@ class CampaignDetailView(ResearcherView, TemplateView):
         return context
 
 
-class CampaignCloseView(ResearcherView, View):
+class CampaignCloseView(ResearcherRequiredMixin, View):
     def post(self, request, pk: int):
         campaign = get_object_or_404(RankingCampaign, pk=pk)
         ranking_campaign_close(campaign=campaign, actor=request.user)

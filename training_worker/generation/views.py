@@ -5,8 +5,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.views.generic import TemplateView, View
 
 from annotation.models import QuestionBank, ResponseSet
-from core.roles import Role
-from core.views import RoleRequiredMixin
+from core.views import ResearcherRequiredMixin
 from training_worker.generation.forms import GenerationForm
 from training_worker.generation.services import (
     GenerationError,
@@ -15,11 +14,10 @@ from training_worker.generation.services import (
 )
 
 
-class GenerationLaunchView(RoleRequiredMixin, TemplateView):
+class GenerationLaunchView(ResearcherRequiredMixin, TemplateView):
     """Generate K responses per question of a snapshot's split of this bank, as a new response set."""
 
     template_name = "training_worker/generation_form.html"
-    roles = (Role.RESEARCHER,)
 
     def bank(self) -> QuestionBank:
         return get_object_or_404(QuestionBank, pk=self.kwargs["pk"])
@@ -46,9 +44,7 @@ class GenerationLaunchView(RoleRequiredMixin, TemplateView):
         return redirect("annotation-response-set", pk=response_set.pk)
 
 
-class ResponseSetIngestView(RoleRequiredMixin, View):
-    roles = (Role.RESEARCHER,)
-
+class ResponseSetIngestView(ResearcherRequiredMixin, View):
     def post(self, request, pk: int):
         response_set = get_object_or_404(ResponseSet, pk=pk)
         try:
