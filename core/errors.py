@@ -38,6 +38,10 @@ class ApplicationError(Exception):
         )
         super().__init__(self.message)
 
+    def all_messages(self) -> list[str]:
+        """What a page without a form shows: every field's messages, or the message when no field is named."""
+        return [message for messages in self.field_errors.values() for message in messages] or [self.message]
+
 
 class PermissionDeniedError(ApplicationError):
     """The user may not act on this object."""

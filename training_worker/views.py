@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.views.generic import DetailView, FormView, ListView, TemplateView, View
 
 from core.charts import Series, line_chart_svg
+from core.forms import form_add_application_error
 from core.models import Status
 from core.services import audit_record
 from core.views import ResearcherRequiredMixin
@@ -51,8 +52,7 @@ class RunLaunchView(ResearcherRequiredMixin, FormView):
         try:
             run = training_run_launch(request=form.launch_request(), created_by=self.request.user)
         except LaunchError as exc:
-            for field, message in exc.errors.items():
-                form.add_error(field if field in form.fields else None, message)
+            form_add_application_error(form, exc)
             return self.form_invalid(form)
         messages.success(self.request, f"Queued {run.name}. It starts when a GPU worker is free.")
         return redirect("run-detail", pk=run.pk)

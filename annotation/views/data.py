@@ -21,6 +21,7 @@ from annotation.services.personas import (
     judge_personas_from_survey,
     judge_personas_import,
 )
+from core.forms import form_add_application_error
 from core.views import ResearcherRequiredMixin
 from criteria.models import CriteriaSet
 
@@ -77,7 +78,7 @@ class QuestionBankImportView(ResearcherRequiredMixin, TemplateView):
                 max_responses_per_question=data["max_responses_per_question"],
             )
         except BankImportError as exc:
-            form.add_error(None, f"Nothing was imported: {exc}")
+            form_add_application_error(form, exc, prefix="Nothing was imported: ")
             return self.render_to_response(self.get_context_data(form=form))
         messages.success(
             request,
@@ -127,7 +128,7 @@ class ResponseSetImportView(QuestionBankDetailView):
                 max_responses_per_question=data["max_responses_per_question"],
             )
         except BankImportError as exc:
-            form.add_error(None, f"Nothing was imported: {exc}")
+            form_add_application_error(form, exc, prefix="Nothing was imported: ")
             return self.render_to_response(self.get_context_data(response_form=form))
         messages.success(request, f"Imported {report['rows_accepted']} responses into {response_set.name}.")
         return redirect("annotation-response-set", pk=response_set.pk)
@@ -249,7 +250,7 @@ class PersonaListView(ResearcherRequiredMixin, TemplateView):
                 created_by=request.user,
             )
         except PersonaImportError as exc:
-            form.add_error(None, f"Nothing was imported: {exc}")
+            form_add_application_error(form, exc, prefix="Nothing was imported: ")
             return self.render_to_response(self.get_context_data(form=form))
         return self.render_to_response(self.get_context_data(form=PersonaImportForm(), report=report))
 

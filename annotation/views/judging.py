@@ -9,6 +9,7 @@ from annotation.forms import JudgeJobForm
 from annotation.models import JudgeJob
 from annotation.selectors.judging import judge_jobs_list
 from annotation.services.judging import JudgeJobError, judge_job_cancel, judge_job_create, judge_job_launch
+from core.forms import form_add_application_error
 from core.views import ResearcherRequiredMixin
 
 PAGE = 50
@@ -29,7 +30,7 @@ class JudgeJobCreateView(ResearcherRequiredMixin, TemplateView):
         try:
             judge_job = judge_job_create(created_by=request.user, **form.cleaned_data)
         except JudgeJobError as exc:
-            form.add_error(None, str(exc))
+            form_add_application_error(form, exc)
             return self.render_to_response(self.get_context_data(form=form))
         messages.success(request, f"Queued {judge_job.name}.")
         return redirect("annotation-judge-job", pk=judge_job.pk)

@@ -5,6 +5,7 @@ annotation/ranking.js turns each criterion into a list ordered by drag and drop 
 """
 
 from django.contrib import messages
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.views.generic import TemplateView, View
@@ -25,6 +26,7 @@ from annotation.services.ranking import (
     ranking_task_skip,
     ranking_task_submit,
 )
+from core.forms import form_add_application_error
 from core.roles import Role
 from core.views import ResearcherRequiredMixin, RoleRequiredMixin
 
@@ -44,9 +46,7 @@ class CampaignCreateView(ResearcherRequiredMixin, TemplateView):
         try:
             campaign = ranking_campaign_create(created_by=request.user, **form.cleaned_data)
         except RankingError as exc:
-            for field, errors in exc.errors.items():
-                for error in errors:
-                    form.add_error(field if field in form.fields else None, error)
+            form_add_application_error(form, exc)
             return self.render_to_response(self.get_context_data(form=form))
         messages.success(request, f"Created {campaign.name} and assigned its tasks.")
         return redirect("annotation-campaign", pk=campaign.pk)
@@ -172,7 +172,7 @@ class RankingTaskView(AnnotatorView, TemplateView):
                     comment=request.POST.get("comment", ""),
                 )
             except RankingError as exc:
-                errors = exc.errors
+                errors = exc.field_errors or {NON_FIELD_ERRORS: [exc.message]}
         if errors:
             return self.render_to_response(self.get_context_data(pk=pk, errors=errors, submitted=rankings))
         messages.success(request, "Thank you, your ranking is saved.")

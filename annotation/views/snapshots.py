@@ -14,6 +14,7 @@ from annotation.services.snapshots import (
     snapshot_freeze_launch,
     snapshot_spec_build,
 )
+from core.forms import form_add_application_error
 from core.views import ResearcherRequiredMixin
 
 
@@ -44,7 +45,7 @@ class SnapshotCreateView(ResearcherRequiredMixin, TemplateView):
                 include_free_text=data["include_free_text"],
             )
         except SnapshotError as exc:
-            form.add_error(None, str(exc))
+            form_add_application_error(form, exc)
             return self.render_to_response(self.get_context_data(form=form))
         job = snapshot_freeze_launch(name=data["name"], spec=spec, created_by=request.user)
         messages.success(

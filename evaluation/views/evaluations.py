@@ -5,6 +5,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.views.generic import TemplateView, View
 
+from core.forms import form_add_application_error
 from core.services import audit_record
 from core.views import ResearcherRequiredMixin
 from evaluation import exports, figures
@@ -66,8 +67,7 @@ class EvaluationCreateView(ResearcherRequiredMixin, TemplateView):
         try:
             evaluation = evaluation_create(created_by=request.user, **form.service_arguments())
         except EvaluationError as exc:
-            for field, error in exc.errors.items():
-                form.add_error(field if field in form.fields else None, error)
+            form_add_application_error(form, exc)
             return self.render_to_response(self.get_context_data(form=form), status=400)
         messages.success(request, f"Created {evaluation.name}.")
         return redirect("evaluation-detail", pk=evaluation.pk)

@@ -9,6 +9,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.views.generic import TemplateView, View
 
+from core.forms import form_add_application_error
 from core.services import audit_record
 from core.views import ResearcherRequiredMixin
 from evaluation import exports, figures
@@ -61,8 +62,7 @@ class StudyCreateView(ResearcherRequiredMixin, TemplateView):
         try:
             study = clinician_study_create(created_by=request.user, **data)
         except StudyError as exc:
-            for field, error in exc.errors.items():
-                form.add_error(field if field in form.fields else None, error)
+            form_add_application_error(form, exc)
             return self.render_to_response(self.get_context_data(form=form), status=400)
         messages.success(request, f"Created {study.name} and assigned its items.")
         return redirect("study-detail", pk=study.pk)
@@ -120,7 +120,7 @@ class StudyUnblindView(ResearcherRequiredMixin, View):
         try:
             clinician_study_unblind(study=study, actor=request.user, request=request)
         except StudyError as exc:
-            messages.error(request, " ".join(exc.errors.values()))
+            messages.error(request, exc.message)
         else:
             messages.success(request, "Unblinded. The results below name the models.")
         return redirect("study-detail", pk=pk)

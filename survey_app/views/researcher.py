@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.generic import TemplateView
 
+from core.forms import form_add_application_error
 from core.services import audit_record
 from core.views import ResearcherRequiredMixin
 from survey_app.analysis.charts import horizontal_bars
@@ -36,7 +37,12 @@ from survey_app.selectors import (
     studies_overview,
     study_progress,
 )
-from survey_app.services.derived import personas_build, personas_select, weight_sets_derive
+from survey_app.services.derived import (
+    DerivationError,
+    personas_build,
+    personas_select,
+    weight_sets_derive,
+)
 from survey_app.services.exports import survey_export_request
 from survey_app.services.studies import (
     consent_version_publish,
@@ -221,8 +227,8 @@ class PersonaListView(SurveyResearcherView):
         if form.is_valid():
             try:
                 summary = personas_select(study=study, actor=request.user, **form.cleaned_data)
-            except ValueError as error:
-                form.add_error(None, str(error))
+            except DerivationError as error:
+                form_add_application_error(form, error)
             else:
                 messages.success(
                     request,
@@ -286,8 +292,8 @@ class WeightSetListView(SurveyResearcherView):
         if form.is_valid():
             try:
                 created = weight_sets_derive(study=study, actor=request.user, **form.cleaned_data)
-            except ValueError as error:
-                form.add_error(None, str(error))
+            except DerivationError as error:
+                form_add_application_error(form, error)
             else:
                 messages.success(request, f"Derived {len(created)} weight sets.")
                 return redirect("survey-weights", slug=slug)

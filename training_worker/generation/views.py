@@ -5,6 +5,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.views.generic import TemplateView, View
 
 from annotation.models import QuestionBank, ResponseSet
+from core.forms import form_add_application_error
 from core.views import ResearcherRequiredMixin
 from training_worker.generation.forms import GenerationForm
 from training_worker.generation.services import (
@@ -36,7 +37,7 @@ class GenerationLaunchView(ResearcherRequiredMixin, TemplateView):
         try:
             response_set = response_set_generate(created_by=request.user, **form.cleaned_data)
         except GenerationError as exc:
-            form.add_error(None, str(exc))
+            form_add_application_error(form, exc)
             return self.render_to_response(self.get_context_data(form=form))
         messages.success(
             request, f"Queued generation run {response_set.training_run_id} for {response_set.name}."
