@@ -121,7 +121,8 @@ def run_artifact_store(
     """Keep an uploaded artifact: the same bytes again are a no-op; new bytes under an old name conflict."""
     actual = _sha256_of(upload)
     if actual != sha256:
-        raise ArtifactHashMismatch(field_errors={"sha256": f"sha256 mismatch: body hashes to {actual}."})
+        message = f"sha256 mismatch: body hashes to {actual}."
+        raise ArtifactHashMismatch(message, {"sha256": message})
     existing = RunArtifact.objects.filter(run=run, name=name).first()
     if existing:
         if existing.sha256 != sha256:
