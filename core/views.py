@@ -34,9 +34,14 @@ class RoleRequiredMixin(AccessMixin):
         return super().dispatch(request, *args, **kwargs)
 
 
-class AuditLogView(RoleRequiredMixin, TemplateView):
-    template_name = "core/audit_log.html"
+class ResearcherRequiredMixin(RoleRequiredMixin):
+    """Pages for researchers only: the study's set-up, data, runs and results."""
+
     roles = (Role.RESEARCHER,)
+
+
+class AuditLogView(ResearcherRequiredMixin, TemplateView):
+    template_name = "core/audit_log.html"
 
     def filters(self) -> dict[str, str]:
         return {name: self.request.GET.get(name, "").strip() for name in AUDIT_FILTERS}
@@ -61,9 +66,8 @@ class AuditLogView(RoleRequiredMixin, TemplateView):
         return {name: data.get(name, "").strip() for name in AUDIT_FILTERS}
 
 
-class JobDetailView(RoleRequiredMixin, TemplateView):
+class JobDetailView(ResearcherRequiredMixin, TemplateView):
     template_name = "core/job_detail.html"
-    roles = (Role.RESEARCHER,)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -71,9 +75,7 @@ class JobDetailView(RoleRequiredMixin, TemplateView):
         return context
 
 
-class JobDownloadView(RoleRequiredMixin, View):
-    roles = (Role.RESEARCHER,)
-
+class JobDownloadView(ResearcherRequiredMixin, View):
     def get(self, request, pk: int):
         job = get_object_or_404(Job, pk=pk, status=Status.SUCCEEDED)
         if not job.output:

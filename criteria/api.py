@@ -73,14 +73,11 @@ class CriteriaSetVersionCreateApi(APIView):
         serializer = CriteriaSetVersionInSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        try:
-            new_set = criteria_set_new_version(
-                criteria_set=current,
-                criteria=data["criteria"],
-                actor=request.user,
-                name=data.get("name"),
-                description=data.get("description"),
-            )
-        except ValueError as exc:
-            return Response({"criteria": [str(exc)]}, status=status.HTTP_400_BAD_REQUEST)
+        new_set = criteria_set_new_version(
+            criteria_set=current,
+            criteria=data["criteria"],
+            actor=request.user,
+            name=data.get("name"),
+            description=data.get("description"),
+        )
         return Response(CriteriaSetSerializer(new_set).data, status=status.HTTP_201_CREATED)

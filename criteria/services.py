@@ -6,10 +6,19 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
+from core.errors import ApplicationError
 from core.services import audit_record
 from criteria.models import CriteriaSet, Criterion
 
 CRITERION_FIELDS = ("key", "name", "question", "better_when", "worse_when")
+
+
+class CriteriaSetError(ApplicationError):
+    """The criteria cannot form a set; nothing was written."""
+
+
+def _refused(message: str) -> CriteriaSetError:
+    return CriteriaSetError(message, {"criteria": message})
 
 
 def criteria_set_new_version(
@@ -23,9 +32,9 @@ def criteria_set_new_version(
     """Save an edit as a new current version; earlier versions stay intact for the data that cites them."""
     keys = [item["key"] for item in criteria]
     if len(set(keys)) != len(keys):
-        raise ValueError("Criterion keys must be unique within a set.")
+        raise _refused("Criterion keys must be unique within a set.")
     if not keys:
-        raise ValueError("A criteria set needs at least one criterion.")
+        raise _refused("A criteria set needs at least one criterion.")
     with transaction.atomic():
         latest = (
             CriteriaSet.objects.select_for_update().filter(key=criteria_set.key).order_by("-version").first()

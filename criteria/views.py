@@ -6,7 +6,7 @@ from django.shortcuts import redirect
 from django.views.generic import TemplateView
 
 from core.roles import Role
-from core.views import RoleRequiredMixin
+from core.views import ResearcherRequiredMixin, RoleRequiredMixin
 from criteria.forms import CriterionFormSet
 from criteria.models import CriteriaSet
 from criteria.selectors import criteria_set_get, criteria_sets_current
@@ -24,9 +24,8 @@ class CriteriaListView(RoleRequiredMixin, TemplateView):
         return context
 
 
-class CriteriaEditView(RoleRequiredMixin, TemplateView):
+class CriteriaEditView(ResearcherRequiredMixin, TemplateView):
     template_name = "criteria/criteria_edit.html"
-    roles = (Role.RESEARCHER,)
 
     def criteria_set(self) -> CriteriaSet:
         try:

@@ -182,10 +182,7 @@ class PersonaSelectionApi(APIView):
         study = _study_or_404(slug)
         serializer = PersonaSelectionInSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            summary = personas_select(study=study, actor=request.user, **serializer.validated_data)
-        except ValueError as error:
-            return Response({"non_field_errors": [str(error)]}, status=status.HTTP_400_BAD_REQUEST)
+        summary = personas_select(study=study, actor=request.user, **serializer.validated_data)
         return Response(PersonaSelectionOutSerializer(summary).data)
 
 
@@ -229,8 +226,5 @@ class WeightSetDeriveApi(APIView):
         study = _study_or_404(slug)
         serializer = WeightDerivationInSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            created = weight_sets_derive(study=study, actor=request.user, **serializer.validated_data)
-        except ValueError as error:
-            return Response({"non_field_errors": [str(error)]}, status=status.HTTP_400_BAD_REQUEST)
+        created = weight_sets_derive(study=study, actor=request.user, **serializer.validated_data)
         return Response(WeightSetSerializer(created, many=True).data, status=status.HTTP_201_CREATED)

@@ -148,7 +148,7 @@ def _runs(ids: list[int], field: str) -> list[TrainingRun]:
     runs = {run.pk: run for run in TrainingRun.objects.filter(pk__in=ids)}
     missing = [pk for pk in ids if pk not in runs]
     if missing:
-        raise LaunchError({field: f"No such runs: {missing}."})
+        raise LaunchError(field_errors={field: f"No such runs: {missing}."})
     return [runs[pk] for pk in ids]
 
 
@@ -162,29 +162,24 @@ class RunLaunchApi(APIView):
         serializer = LaunchInSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        try:
-            snapshot = None
-            if data.get("snapshot"):
-                snapshot = DatasetSnapshot.objects.filter(content_hash=data["snapshot"]).first()
-                if snapshot is None:
-                    raise LaunchError({"snapshot": "No snapshot has this content hash."})
-            parent = _runs([data["parent_policy"]], "parent_policy")[0] if data.get("parent_policy") else None
-            launch = LaunchRequest(
-                name=data["name"],
-                method=data["method"],
-                snapshot=snapshot,
-                criterion=data["criterion"],
-                weights=data["weights"],
-                base_model=data["base_model"],
-                parent_policy=parent,
-                margin_reward_runs=_runs(data["margin_reward_runs"], "margin_reward_runs"),
-                merge_runs=_runs(data["merge_runs"], "merge_runs"),
-                merge_method=data["merge_method"],
-                hyper=data["hyper"],
-            )
-            run = training_run_launch(request=launch, created_by=request.user)
-        except LaunchError as exc:
-            return Response(
-                {key: [message] for key, message in exc.errors.items()}, status=status.HTTP_400_BAD_REQUEST
-            )
+        snapshot = None
+        if data.get("snapshot"):
+            snapshot = DatasetSnapshot.objects.filter(content_hash=data["snapshot"]).first()
+            if snapshot is None:
+                raise LaunchError(field_errors={"snapshot": "No snapshot has this content hash."})
+        parent = _runs([data["parent_policy"]], "parent_policy")[0] if data.get("parent_policy") else None
+        launch = LaunchRequest(
+            name=data["name"],
+            method=data["method"],
+            snapshot=snapshot,
+            criterion=data["criterion"],
+            weights=data["weights"],
+            base_model=data["base_model"],
+            parent_policy=parent,
+            margin_reward_runs=_runs(data["margin_reward_runs"], "margin_reward_runs"),
+            merge_runs=_runs(data["merge_runs"], "merge_runs"),
+            merge_method=data["merge_method"],
+            hyper=data["hyper"],
+        )
+        run = training_run_launch(request=launch, created_by=request.user)
         return Response(RunSerializer(run).data, status=status.HTTP_201_CREATED)

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
+from core.errors import ApplicationError
 from core.models import Status
 from training_worker.ml.config import validate_weights
 from training_worker.models import RunInput, TrainingMethod, TrainingRun
@@ -37,12 +38,8 @@ METHOD_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 
-class LaunchError(Exception):
-    """The request cannot run; `errors` maps form fields to messages."""
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{key}: {value}" for key, value in errors.items()))
-        self.errors = errors
+class LaunchError(ApplicationError):
+    """The request cannot run; `field_errors` name the form fields at fault."""
 
 
 @dataclass
@@ -91,7 +88,7 @@ def validate_launch(request: LaunchRequest) -> None:
     errors: dict[str, str] = {}
     method = request.method
     if method not in TrainingMethod.values:
-        raise LaunchError({"method": f"Unknown method {method!r}."})
+        raise LaunchError(field_errors={"method": f"Unknown method {method!r}."})
     if method != TrainingMethod.MERGE and request.snapshot is None:
         errors["snapshot"] = "Choose a frozen dataset snapshot."
     criteria = _snapshot_criteria(request.snapshot) if request.snapshot is not None else []
@@ -119,7 +116,7 @@ def validate_launch(request: LaunchRequest) -> None:
     if beta is not None and not (isinstance(beta, int | float) and beta > 0 and math.isfinite(beta)):
         errors["beta"] = "beta must be a positive number."
     if errors:
-        raise LaunchError(errors)
+        raise LaunchError(field_errors=errors)
 
 
 def _check_weights(request: LaunchRequest, criteria: list[str], errors: dict[str, str]) -> None:
@@ -199,7 +196,7 @@ def _input_from_file(*, run: TrainingRun, name: str, stored_name: str, sha256: s
 def _policy_reference(run: TrainingRun, name: str) -> tuple[str, Any]:
     artifact = _policy_artifact(run)
     if artifact is None:
-        raise LaunchError({"parents": f"Run #{run.pk} left no policy artifact."})
+        raise LaunchError(field_errors={"parents": f"Run #{run.pk} left no policy artifact."})
     return f"input:{name}/{artifact.name}", artifact
 
 

@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from config.celery_config import GPU_TASK_PREFIX
+from core.errors import ApplicationError, ConflictError
 from core.models import TERMINAL_STATUSES, Status
 from core.services import audit_record, status_transition
 from training_worker.models import RunArtifact, RunEvent, RunToken, TrainingRun, hash_token
@@ -21,8 +22,12 @@ RESULT_REPLAY_GRACE = timedelta(minutes=10)
 GPU_TRAIN_TASK = f"{GPU_TASK_PREFIX}train_run"
 
 
-class RunConflict(Exception):
+class RunConflict(ConflictError):
     """The post contradicts what the run already recorded (a different result, a changed artifact)."""
+
+
+class ArtifactHashMismatch(ApplicationError):
+    """The uploaded artifact's body does not hash to the sha256 the worker declared; nothing was stored."""
 
 
 def run_token_issue(*, run: TrainingRun) -> str:
@@ -116,7 +121,8 @@ def run_artifact_store(
     """Keep an uploaded artifact: the same bytes again are a no-op; new bytes under an old name conflict."""
     actual = _sha256_of(upload)
     if actual != sha256:
-        raise ValueError(f"sha256 mismatch: body hashes to {actual}.")
+        message = f"sha256 mismatch: body hashes to {actual}."
+        raise ArtifactHashMismatch(message, {"sha256": message})
     existing = RunArtifact.objects.filter(run=run, name=name).first()
     if existing:
         if existing.sha256 != sha256:

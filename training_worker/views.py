@@ -8,10 +8,10 @@ from django.shortcuts import get_object_or_404, redirect
 from django.views.generic import DetailView, FormView, ListView, TemplateView, View
 
 from core.charts import Series, line_chart_svg
+from core.forms import form_add_application_error
 from core.models import Status
-from core.roles import Role
 from core.services import audit_record
-from core.views import RoleRequiredMixin
+from core.views import ResearcherRequiredMixin
 from training_worker.forms import RunLaunchForm
 from training_worker.launch import METHOD_FIELDS, LaunchError, training_run_launch
 from training_worker.models import TrainingMethod, TrainingRun
@@ -21,9 +21,8 @@ from training_worker.services import training_run_cancel
 MAX_COMPARED = 8
 
 
-class RunListView(RoleRequiredMixin, ListView):
+class RunListView(ResearcherRequiredMixin, ListView):
     template_name = "training_worker/run_list.html"
-    roles = (Role.RESEARCHER,)
     paginate_by = 50
     context_object_name = "runs"
 
@@ -36,11 +35,10 @@ class RunListView(RoleRequiredMixin, ListView):
         return context
 
 
-class RunLaunchView(RoleRequiredMixin, FormView):
+class RunLaunchView(ResearcherRequiredMixin, FormView):
     """Pick method, data, criteria, weights and hyper-parameters; refused before queueing if it cannot run."""
 
     template_name = "training_worker/run_launch.html"
-    roles = (Role.RESEARCHER,)
     form_class = RunLaunchForm
 
     def get_context_data(self, **kwargs):
@@ -54,16 +52,14 @@ class RunLaunchView(RoleRequiredMixin, FormView):
         try:
             run = training_run_launch(request=form.launch_request(), created_by=self.request.user)
         except LaunchError as exc:
-            for field, message in exc.errors.items():
-                form.add_error(field if field in form.fields else None, message)
+            form_add_application_error(form, exc)
             return self.form_invalid(form)
         messages.success(self.request, f"Queued {run.name}. It starts when a GPU worker is free.")
         return redirect("run-detail", pk=run.pk)
 
 
-class RunDetailView(RoleRequiredMixin, DetailView):
+class RunDetailView(ResearcherRequiredMixin, DetailView):
     template_name = "training_worker/run_detail.html"
-    roles = (Role.RESEARCHER,)
     context_object_name = "run"
 
     def get_queryset(self):
@@ -82,9 +78,7 @@ class RunDetailView(RoleRequiredMixin, DetailView):
         return context
 
 
-class RunCancelView(RoleRequiredMixin, View):
-    roles = (Role.RESEARCHER,)
-
+class RunCancelView(ResearcherRequiredMixin, View):
     def post(self, request, pk: int):
         run = get_object_or_404(TrainingRun, pk=pk)
         if training_run_cancel(run=run, actor=request.user):
@@ -94,9 +88,7 @@ class RunCancelView(RoleRequiredMixin, View):
         return redirect("run-detail", pk=pk)
 
 
-class RunArtifactDownloadView(RoleRequiredMixin, View):
-    roles = (Role.RESEARCHER,)
-
+class RunArtifactDownloadView(ResearcherRequiredMixin, View):
     def get(self, request, pk: int, artifact_id: int):
         run = get_object_or_404(TrainingRun, pk=pk)
         artifact = get_object_or_404(run.artifacts, pk=artifact_id)
@@ -111,11 +103,10 @@ class RunArtifactDownloadView(RoleRequiredMixin, View):
         return FileResponse(artifact.file.open("rb"), as_attachment=True, filename=filename)
 
 
-class RunCompareView(RoleRequiredMixin, TemplateView):
+class RunCompareView(ResearcherRequiredMixin, TemplateView):
     """Runs side by side: configuration differences, final metrics and overlaid loss curves."""
 
     template_name = "training_worker/run_compare.html"
-    roles = (Role.RESEARCHER,)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

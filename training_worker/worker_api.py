@@ -12,7 +12,6 @@ from core.api import StrictSerializer
 from core.models import Status
 from training_worker.models import TrainingRun
 from training_worker.services import (
-    RunConflict,
     run_artifact_store,
     run_event_record,
     run_result_record,
@@ -33,7 +32,7 @@ def _validate_metrics(value: dict) -> dict:
     return value
 
 
-class WorkerView(APIView):
+class WorkerApi(APIView):
     authentication_classes = [RunTokenAuthentication]
     permission_classes = [IsWorkerForThisRun]
 
@@ -59,7 +58,7 @@ class RunSpecSerializer(serializers.Serializer):
     parents = serializers.ListField(child=serializers.IntegerField())
 
 
-class RunSpecView(WorkerView):
+class RunSpecApi(WorkerApi):
     @extend_schema(responses=RunSpecSerializer, summary="The run's method, configuration and inputs")
     def get(self, request, run_id: int):
         run = self.run()
@@ -84,14 +83,14 @@ class RunSpecView(WorkerView):
         return Response(RunSpecSerializer(spec).data)
 
 
-class RunInputDownloadView(WorkerView):
+class RunInputDownloadApi(WorkerApi):
     @extend_schema(responses={(200, "application/octet-stream"): bytes}, summary="Download one input file")
     def get(self, request, run_id: int, input_id: int):
         item = get_object_or_404(self.run().inputs, pk=input_id)
         return FileResponse(item.file.open("rb"), as_attachment=True, filename=f"input-{item.pk}")
 
 
-class RunStartView(WorkerView):
+class RunStartApi(WorkerApi):
     @extend_schema(
         request=None,
         responses={
@@ -101,10 +100,7 @@ class RunStartView(WorkerView):
         summary="Claim the run (a redelivered task resumes it)",
     )
     def post(self, request, run_id: int):
-        try:
-            run = run_start(run=self.run())
-        except RunConflict as exc:
-            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        run = run_start(run=self.run())
         return Response({"run_id": run.pk, "status": run.status, "step": run.step, "attempts": run.attempts})
 
 
@@ -121,7 +117,7 @@ class EventOutSerializer(serializers.Serializer):
     created = serializers.BooleanField()
 
 
-class RunEventView(WorkerView):
+class RunEventApi(WorkerApi):
     @extend_schema(request=EventInSerializer, responses={200: EventOutSerializer, 201: EventOutSerializer})
     def post(self, request, run_id: int):
         serializer = EventInSerializer(data=request.data)
@@ -144,7 +140,7 @@ class ArtifactOutSerializer(serializers.Serializer):
     created = serializers.BooleanField()
 
 
-class RunArtifactView(WorkerView):
+class RunArtifactApi(WorkerApi):
     parser_classes = [MultiPartParser, FormParser]
 
     @extend_schema(
@@ -154,14 +150,9 @@ class RunArtifactView(WorkerView):
         serializer = ArtifactInSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        try:
-            artifact, created = run_artifact_store(
-                run=self.run(), name=data["name"], upload=data["file"], sha256=data["sha256"]
-            )
-        except ValueError as exc:
-            return Response({"sha256": [str(exc)]}, status=status.HTTP_400_BAD_REQUEST)
-        except RunConflict as exc:
-            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        artifact, created = run_artifact_store(
+            run=self.run(), name=data["name"], upload=data["file"], sha256=data["sha256"]
+        )
         body = {"name": artifact.name, "sha256": artifact.sha256, "size": artifact.size, "created": created}
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
@@ -179,7 +170,7 @@ class ResultOutSerializer(serializers.Serializer):
     created = serializers.BooleanField()
 
 
-class RunResultView(WorkerView):
+class RunResultApi(WorkerApi):
     parser_classes = [JSONParser]
     accepts_ended_runs = True  # a worker that lost the response may replay its result
 
@@ -187,9 +178,6 @@ class RunResultView(WorkerView):
     def post(self, request, run_id: int):
         serializer = ResultInSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            run, created = run_result_record(run=self.run(), **serializer.validated_data)
-        except RunConflict as exc:
-            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        run, created = run_result_record(run=self.run(), **serializer.validated_data)
         body = {"run_id": run.pk, "status": run.status, "created": created}
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)

@@ -12,7 +12,7 @@ from annotation.selectors.agreement import agreement_by_criterion
 from annotation.selectors.judging import personas_list
 from annotation.selectors.rankings import item_detail
 from annotation.selectors.responses import question_banks_list, response_sets_list
-from annotation.services.personas import PersonaImportError, judge_personas_import
+from annotation.services.personas import judge_personas_import
 from core.api import StrictSerializer
 from core.permissions import IsResearcher
 from criteria.models import CriteriaSet
@@ -109,15 +109,12 @@ class PersonaImportApi(APIView):
         serializer = JudgePersonaImportSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        try:
-            report = judge_personas_import(
-                data=data["content"].encode("utf-8"),
-                file_format=data["format"],
-                default_split=data["default_split"],
-                created_by=request.user,
-            )
-        except PersonaImportError as exc:
-            return Response({"content": [str(exc)]}, status=status.HTTP_400_BAD_REQUEST)
+        report = judge_personas_import(
+            data=data["content"].encode("utf-8"),
+            file_format=data["format"],
+            default_split=data["default_split"],
+            created_by=request.user,
+        )
         return Response(ImportReportSerializer(report).data, status=status.HTTP_201_CREATED)
 
 

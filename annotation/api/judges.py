@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 
 from annotation.models import JudgeJob, JudgePersona, ResponseSet, SplitScope
 from annotation.selectors.judging import judge_jobs_list
-from annotation.services.judging import JudgeJobError, judge_job_cancel, judge_job_create, judge_job_launch
+from annotation.services.judging import judge_job_cancel, judge_job_create, judge_job_launch
 from core.api import StrictSerializer
 from core.permissions import IsResearcher
 from criteria.models import CriteriaSet
@@ -124,16 +124,13 @@ class JudgeJobListApi(ListAPIView):
             errors["personas"] = ["Unknown persona ids."]
         if errors:
             return Response(errors, status=status.HTTP_400_BAD_REQUEST)
-        try:
-            judge_job = judge_job_create(
-                response_set=response_set,
-                criteria_set=criteria_set,
-                personas=personas,
-                created_by=request.user,
-                **data,
-            )
-        except JudgeJobError as exc:
-            return Response({"non_field_errors": [str(exc)]}, status=status.HTTP_400_BAD_REQUEST)
+        judge_job = judge_job_create(
+            response_set=response_set,
+            criteria_set=criteria_set,
+            personas=personas,
+            created_by=request.user,
+            **data,
+        )
         return Response(_detail(judge_job.pk), status=status.HTTP_201_CREATED)
 
 

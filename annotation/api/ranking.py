@@ -13,8 +13,6 @@ from rest_framework.views import APIView
 from annotation.models import RankingCampaign, RankingTask, ResponseSet, SplitScope
 from annotation.selectors.ranking import campaigns_list, task_criteria, task_responses_shown, tasks_visible_to
 from annotation.services.ranking import (
-    RankingError,
-    TaskNotYours,
     ranking_campaign_create,
     ranking_task_skip,
     ranking_task_submit,
@@ -148,10 +146,6 @@ class TaskDetailApi(APIView):
         return Response(task_detail_data(task, for_annotator=task.annotator_id == request.user.pk))
 
 
-def _error_response(exc: RankingError) -> Response:
-    return Response(exc.errors, status=status.HTTP_400_BAD_REQUEST)
-
-
 class TaskSubmitApi(APIView):
     permission_classes = [IsAnnotator]
 
@@ -165,19 +159,14 @@ class TaskSubmitApi(APIView):
         serializer = TaskSubmitSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        try:
-            task = ranking_task_submit(
-                task=task,
-                annotator=request.user,
-                rankings=data["rankings"],
-                flagged_harmful=data["flagged_harmful"],
-                flag_note=data["flag_note"],
-                comment=data["comment"],
-            )
-        except TaskNotYours:
-            raise Http404("No such task.") from None
-        except RankingError as exc:
-            return _error_response(exc)
+        task = ranking_task_submit(
+            task=task,
+            annotator=request.user,
+            rankings=data["rankings"],
+            flagged_harmful=data["flagged_harmful"],
+            flag_note=data["flag_note"],
+            comment=data["comment"],
+        )
         return Response(TaskSerializer(task).data)
 
 
@@ -191,12 +180,7 @@ class TaskSkipApi(APIView):
         task = _visible_task(request, pk)
         serializer = TaskSkipSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            task = ranking_task_skip(task=task, annotator=request.user, **serializer.validated_data)
-        except TaskNotYours:
-            raise Http404("No such task.") from None
-        except RankingError as exc:
-            return _error_response(exc)
+        task = ranking_task_skip(task=task, annotator=request.user, **serializer.validated_data)
         return Response(TaskSerializer(task).data)
 
 
@@ -273,18 +257,15 @@ class CampaignListApi(ListAPIView):
             errors["annotators"] = [f"Unknown users: {', '.join(unknown)}."]
         if errors:
             return Response(errors, status=status.HTTP_400_BAD_REQUEST)
-        try:
-            campaign = ranking_campaign_create(
-                name=data["name"],
-                response_set=response_set,
-                criteria_set=criteria_set,
-                annotators=users,
-                annotators_per_item=data["annotators_per_item"],
-                allow_ties=data["allow_ties"],
-                split=data["split"],
-                instructions=data["instructions"],
-                created_by=request.user,
-            )
-        except RankingError as exc:
-            return _error_response(exc)
+        campaign = ranking_campaign_create(
+            name=data["name"],
+            response_set=response_set,
+            criteria_set=criteria_set,
+            annotators=users,
+            annotators_per_item=data["annotators_per_item"],
+            allow_ties=data["allow_ties"],
+            split=data["split"],
+            instructions=data["instructions"],
+            created_by=request.user,
+        )
         return Response(CampaignSerializer(campaigns_list().get(pk=campaign.pk)).data, status=201)

@@ -12,7 +12,6 @@ from annotation.models import DatasetSnapshot, JudgeJob, RankingCampaign, Respon
 from annotation.selectors.snapshots import snapshots_list
 from annotation.services.snapshots import (
     PAIR_STRATEGIES,
-    SnapshotError,
     snapshot_freeze_launch,
     snapshot_spec_build,
 )
@@ -115,21 +114,18 @@ class SnapshotListApi(ListAPIView):
             errors["campaigns"] = ["Unknown campaign ids."]
         if errors:
             return Response(errors, status=status.HTTP_400_BAD_REQUEST)
-        try:
-            spec = snapshot_spec_build(
-                response_set=response_set,
-                criteria_set=criteria_set,
-                judge_jobs=judge_jobs,
-                campaigns=campaigns,
-                split=data["split"],
-                pair_strategy=data["pair_strategy"],
-                min_margin=data["min_margin"],
-                objective_weights=data["objective_weights"],
-                weights_source=data["weights_source"],
-                include_free_text=data["include_free_text"],
-            )
-        except SnapshotError as exc:
-            return Response({"non_field_errors": [str(exc)]}, status=status.HTTP_400_BAD_REQUEST)
+        spec = snapshot_spec_build(
+            response_set=response_set,
+            criteria_set=criteria_set,
+            judge_jobs=judge_jobs,
+            campaigns=campaigns,
+            split=data["split"],
+            pair_strategy=data["pair_strategy"],
+            min_margin=data["min_margin"],
+            objective_weights=data["objective_weights"],
+            weights_source=data["weights_source"],
+            include_free_text=data["include_free_text"],
+        )
         job = snapshot_freeze_launch(name=data["name"], spec=spec, created_by=request.user)
         return Response(
             {"job": job.pk, "status_url": reverse("api-job-status", args=[job.pk])},

@@ -23,13 +23,14 @@ from annotation.importers import (
     split_train_test,
 )
 from annotation.models import CandidateResponse, Question, QuestionBank, ResponseSet
+from core.errors import ApplicationError
 from core.services import audit_record
 
 BULK_BATCH = 1000
 DEFAULT_TEST_FRACTION = 0.2
 
 
-class BankImportError(ValueError):
+class BankImportError(ApplicationError):
     """The file cannot be imported as a whole; nothing was written. The message says why."""
 
 

@@ -29,6 +29,7 @@ from annotation.models import (
     SplitScope,
 )
 from annotation.selectors.responses import rankable_questions
+from core.errors import ApplicationError
 from core.models import TERMINAL_STATUSES, Job
 from core.services import JobProgress, audit_record, job_cancel, job_create
 from criteria.models import CriteriaSet
@@ -39,7 +40,7 @@ JUDGE_JOB_KIND = "annotation.judge"
 QUESTION_CHUNK = 100
 
 
-class JudgeJobError(ValueError):
+class JudgeJobError(ApplicationError):
     """A judge job that cannot be created or launched as asked."""
 
 

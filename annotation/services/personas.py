@@ -10,11 +10,12 @@ from django.db import transaction
 
 from annotation.importers import ImportFormatError, PersonaRecord, parse_personas, text_fingerprint
 from annotation.models import JudgePersona, Split
+from core.errors import ApplicationError
 from core.services import audit_record
 from survey_app.selectors import personas_for_judging
 
 
-class PersonaImportError(ValueError):
+class PersonaImportError(ApplicationError):
     """The personas cannot be imported as a whole; nothing was written."""
 
 

@@ -18,6 +18,7 @@ from django.utils import timezone
 from annotation.aggregation import rank_rows_valid
 from annotation.models import HumanRanking, RankingCampaign, RankingTask, ResponseSet, SplitScope
 from annotation.selectors.responses import rankable_questions, response_ids_by_question
+from core.errors import ApplicationError, NotFoundError
 from core.roles import Role, user_has_role
 from core.services import audit_record
 from criteria.models import CriteriaSet
@@ -25,16 +26,12 @@ from criteria.models import CriteriaSet
 MAX_TEXT = 5000
 
 
-class RankingError(ValueError):
-    """A submission or campaign that cannot be accepted; `errors` maps a field to its messages."""
-
-    def __init__(self, message: str, errors: Mapping[str, list[str]] | None = None) -> None:
-        super().__init__(message)
-        self.errors = dict(errors or {"non_field_errors": [message]})
+class RankingError(ApplicationError):
+    """A submission or campaign that cannot be accepted; `field_errors` name the rankings at fault."""
 
 
-class TaskNotYours(PermissionError):
-    """Annotators may only act on their own tasks."""
+class TaskNotYours(NotFoundError):
+    """Annotators may only act on their own tasks; to anyone else the task does not exist."""
 
 
 def ranking_campaign_create(
@@ -129,7 +126,7 @@ def ranking_campaign_close(*, campaign: RankingCampaign, actor: AbstractBaseUser
 def _lock_own_pending(task: RankingTask, annotator: AbstractBaseUser) -> RankingTask:
     locked = RankingTask.objects.select_for_update().select_related("campaign").get(pk=task.pk)
     if locked.annotator_id != annotator.pk:
-        raise TaskNotYours("This task is assigned to someone else.")
+        raise TaskNotYours("No such task.")
     if not locked.campaign.is_open:
         raise RankingError("This campaign is closed.")
     if locked.state != RankingTask.State.PENDING:
@@ -206,7 +203,7 @@ def ranking_task_submit(
                     ties=locked.campaign.allow_ties,
                 )
             except RankingError as exc:
-                errors.update(exc.errors)
+                errors.update(exc.field_errors)
                 continue
             rows.append(
                 HumanRanking(

@@ -25,6 +25,7 @@ from annotation.aggregation import PairStrategy
 from annotation.exports import ExportSpec, export_snapshot_directory
 from annotation.models import DatasetSnapshot, JudgeJob, RankingCampaign, ResponseSet, SplitScope
 from annotation.selectors.snapshots import SNAPSHOT_FREEZE_KIND, objective_weight_options
+from core.errors import ApplicationError
 from core.models import Job
 from core.services import audit_record, job_create
 from criteria.models import CriteriaSet
@@ -32,7 +33,7 @@ from criteria.models import CriteriaSet
 PAIR_STRATEGIES: tuple[str, ...] = get_args(PairStrategy)
 
 
-class SnapshotError(ValueError):
+class SnapshotError(ApplicationError):
     """The snapshot cannot be frozen as asked; nothing was written."""
 
 

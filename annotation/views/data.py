@@ -21,18 +21,14 @@ from annotation.services.personas import (
     judge_personas_from_survey,
     judge_personas_import,
 )
-from core.roles import Role
-from core.views import RoleRequiredMixin
+from core.forms import form_add_application_error
+from core.views import ResearcherRequiredMixin
 from criteria.models import CriteriaSet
 
 PAGE = 50
 
 
-class ResearcherView(RoleRequiredMixin):
-    roles = (Role.RESEARCHER,)
-
-
-class AnnotationHomeView(ResearcherView, TemplateView):
+class AnnotationHomeView(ResearcherRequiredMixin, TemplateView):
     """Everything on the way from a question bank to a training snapshot, with what to do next."""
 
     template_name = "annotation/home.html"
@@ -51,7 +47,7 @@ class AnnotationHomeView(ResearcherView, TemplateView):
         return context
 
 
-class QuestionBankImportView(ResearcherView, TemplateView):
+class QuestionBankImportView(ResearcherRequiredMixin, TemplateView):
     template_name = "annotation/bank_import.html"
 
     def get_context_data(self, **kwargs):
@@ -82,7 +78,7 @@ class QuestionBankImportView(ResearcherView, TemplateView):
                 max_responses_per_question=data["max_responses_per_question"],
             )
         except BankImportError as exc:
-            form.add_error(None, f"Nothing was imported: {exc}")
+            form_add_application_error(form, exc, prefix="Nothing was imported: ")
             return self.render_to_response(self.get_context_data(form=form))
         messages.success(
             request,
@@ -92,7 +88,7 @@ class QuestionBankImportView(ResearcherView, TemplateView):
         return redirect("annotation-bank", pk=result.bank.pk)
 
 
-class QuestionBankDetailView(ResearcherView, TemplateView):
+class QuestionBankDetailView(ResearcherRequiredMixin, TemplateView):
     template_name = "annotation/bank_detail.html"
 
     def bank(self) -> QuestionBank:
@@ -132,13 +128,13 @@ class ResponseSetImportView(QuestionBankDetailView):
                 max_responses_per_question=data["max_responses_per_question"],
             )
         except BankImportError as exc:
-            form.add_error(None, f"Nothing was imported: {exc}")
+            form_add_application_error(form, exc, prefix="Nothing was imported: ")
             return self.render_to_response(self.get_context_data(response_form=form))
         messages.success(request, f"Imported {report['rows_accepted']} responses into {response_set.name}.")
         return redirect("annotation-response-set", pk=response_set.pk)
 
 
-class ResponseSetDetailView(ResearcherView, TemplateView):
+class ResponseSetDetailView(ResearcherRequiredMixin, TemplateView):
     """Coverage and agreement per criterion, and the questions (items) of a response set."""
 
     template_name = "annotation/response_set_detail.html"
@@ -189,7 +185,7 @@ class ResponseSetDetailView(ResearcherView, TemplateView):
         return context
 
 
-class ItemView(ResearcherView, TemplateView):
+class ItemView(ResearcherRequiredMixin, TemplateView):
     """One question of a response set with every ranking it received (human and judge) and the aggregate."""
 
     template_name = "annotation/item_detail.html"
@@ -233,7 +229,7 @@ class ItemView(ResearcherView, TemplateView):
         return context
 
 
-class PersonaListView(ResearcherView, TemplateView):
+class PersonaListView(ResearcherRequiredMixin, TemplateView):
     template_name = "annotation/personas.html"
 
     def get_context_data(self, **kwargs):
@@ -254,12 +250,12 @@ class PersonaListView(ResearcherView, TemplateView):
                 created_by=request.user,
             )
         except PersonaImportError as exc:
-            form.add_error(None, f"Nothing was imported: {exc}")
+            form_add_application_error(form, exc, prefix="Nothing was imported: ")
             return self.render_to_response(self.get_context_data(form=form))
         return self.render_to_response(self.get_context_data(form=PersonaImportForm(), report=report))
 
 
-class PersonasFromSurveyView(ResearcherView, View):
+class PersonasFromSurveyView(ResearcherRequiredMixin, View):
     def post(self, request):
         result = judge_personas_from_survey(actor=request.user)
         messages.success(

@@ -9,12 +9,13 @@ from annotation.forms import JudgeJobForm
 from annotation.models import JudgeJob
 from annotation.selectors.judging import judge_jobs_list
 from annotation.services.judging import JudgeJobError, judge_job_cancel, judge_job_create, judge_job_launch
-from annotation.views.data import ResearcherView
+from core.forms import form_add_application_error
+from core.views import ResearcherRequiredMixin
 
 PAGE = 50
 
 
-class JudgeJobCreateView(ResearcherView, TemplateView):
+class JudgeJobCreateView(ResearcherRequiredMixin, TemplateView):
     template_name = "annotation/judge_job_form.html"
 
     def get_context_data(self, **kwargs):
@@ -29,13 +30,13 @@ class JudgeJobCreateView(ResearcherView, TemplateView):
         try:
             judge_job = judge_job_create(created_by=request.user, **form.cleaned_data)
         except JudgeJobError as exc:
-            form.add_error(None, str(exc))
+            form_add_application_error(form, exc)
             return self.render_to_response(self.get_context_data(form=form))
         messages.success(request, f"Queued {judge_job.name}.")
         return redirect("annotation-judge-job", pk=judge_job.pk)
 
 
-class JudgeJobDetailView(ResearcherView, TemplateView):
+class JudgeJobDetailView(ResearcherRequiredMixin, TemplateView):
     template_name = "annotation/judge_job_detail.html"
 
     def get_context_data(self, **kwargs):
@@ -50,7 +51,7 @@ class JudgeJobDetailView(ResearcherView, TemplateView):
         return context
 
 
-class JudgeJobLaunchView(ResearcherView, View):
+class JudgeJobLaunchView(ResearcherRequiredMixin, View):
     def post(self, request, pk: int):
         judge_job = get_object_or_404(JudgeJob, pk=pk)
         job = judge_job_launch(judge_job=judge_job, actor=request.user)
@@ -58,7 +59,7 @@ class JudgeJobLaunchView(ResearcherView, View):
         return redirect("annotation-judge-job", pk=pk)
 
 
-class JudgeJobCancelView(ResearcherView, View):
+class JudgeJobCancelView(ResearcherRequiredMixin, View):
     def post(self, request, pk: int):
         judge_job = get_object_or_404(JudgeJob, pk=pk)
         if judge_job_cancel(judge_job=judge_job, actor=request.user):

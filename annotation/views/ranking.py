@@ -5,6 +5,7 @@ annotation/ranking.js turns each criterion into a list ordered by drag and drop 
 """
 
 from django.contrib import messages
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.views.generic import TemplateView, View
@@ -25,12 +26,12 @@ from annotation.services.ranking import (
     ranking_task_skip,
     ranking_task_submit,
 )
-from annotation.views.data import ResearcherView
+from core.forms import form_add_application_error
 from core.roles import Role
-from core.views import RoleRequiredMixin
+from core.views import ResearcherRequiredMixin, RoleRequiredMixin
 
 
-class CampaignCreateView(ResearcherView, TemplateView):
+class CampaignCreateView(ResearcherRequiredMixin, TemplateView):
     template_name = "annotation/campaign_form.html"
 
     def get_context_data(self, **kwargs):
@@ -45,15 +46,13 @@ class CampaignCreateView(ResearcherView, TemplateView):
         try:
             campaign = ranking_campaign_create(created_by=request.user, **form.cleaned_data)
         except RankingError as exc:
-            for field, errors in exc.errors.items():
-                for error in errors:
-                    form.add_error(field if field in form.fields else None, error)
+            form_add_application_error(form, exc)
             return self.render_to_response(self.get_context_data(form=form))
         messages.success(request, f"Created {campaign.name} and assigned its tasks.")
         return redirect("annotation-campaign", pk=campaign.pk)
 
 
-class CampaignDetailView(ResearcherView, TemplateView):
+class CampaignDetailView(ResearcherRequiredMixin, TemplateView):
     template_name = "annotation/campaign_detail.html"
 
     def get_context_data(self, **kwargs):
@@ -75,7 +74,7 @@ class CampaignDetailView(ResearcherView, TemplateView):
         return context
 
 
-class CampaignCloseView(ResearcherView, View):
+class CampaignCloseView(ResearcherRequiredMixin, View):
     def post(self, request, pk: int):
         campaign = get_object_or_404(RankingCampaign, pk=pk)
         ranking_campaign_close(campaign=campaign, actor=request.user)
@@ -173,7 +172,7 @@ class RankingTaskView(AnnotatorView, TemplateView):
                     comment=request.POST.get("comment", ""),
                 )
             except RankingError as exc:
-                errors = exc.errors
+                errors = exc.field_errors or {NON_FIELD_ERRORS: [exc.message]}
         if errors:
             return self.render_to_response(self.get_context_data(pk=pk, errors=errors, submitted=rankings))
         messages.success(request, "Thank you, your ranking is saved.")

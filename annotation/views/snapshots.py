@@ -14,10 +14,11 @@ from annotation.services.snapshots import (
     snapshot_freeze_launch,
     snapshot_spec_build,
 )
-from annotation.views.data import ResearcherView
+from core.forms import form_add_application_error
+from core.views import ResearcherRequiredMixin
 
 
-class SnapshotCreateView(ResearcherView, TemplateView):
+class SnapshotCreateView(ResearcherRequiredMixin, TemplateView):
     template_name = "annotation/snapshot_form.html"
 
     def get_context_data(self, **kwargs):
@@ -44,7 +45,7 @@ class SnapshotCreateView(ResearcherView, TemplateView):
                 include_free_text=data["include_free_text"],
             )
         except SnapshotError as exc:
-            form.add_error(None, str(exc))
+            form_add_application_error(form, exc)
             return self.render_to_response(self.get_context_data(form=form))
         job = snapshot_freeze_launch(name=data["name"], spec=spec, created_by=request.user)
         messages.success(
@@ -53,7 +54,7 @@ class SnapshotCreateView(ResearcherView, TemplateView):
         return redirect("annotation-home")
 
 
-class SnapshotDetailView(ResearcherView, TemplateView):
+class SnapshotDetailView(ResearcherRequiredMixin, TemplateView):
     template_name = "annotation/snapshot_detail.html"
 
     def get_context_data(self, **kwargs):
@@ -72,7 +73,7 @@ class SnapshotDetailView(ResearcherView, TemplateView):
         return context
 
 
-class SnapshotDownloadView(ResearcherView, View):
+class SnapshotDownloadView(ResearcherRequiredMixin, View):
     def get(self, request, pk: int):
         snapshot = get_object_or_404(DatasetSnapshot, pk=pk)
         snapshot_download_record(snapshot=snapshot, actor=request.user, request=request)

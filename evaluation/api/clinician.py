@@ -7,7 +7,7 @@ closed study 409, invalid input (a choice outside A/B/tie, a criterion outside t
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
+from rest_framework import serializers
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -18,9 +18,6 @@ from evaluation.models import StudyAssignment, StudyRating
 from evaluation.selectors.studies import assignment_display, clinician_queue
 from evaluation.services.studies import (
     MAX_COMMENT_CHARS,
-    NotYourItem,
-    RatingInvalid,
-    StudyClosed,
     study_rating_submit,
 )
 
@@ -130,16 +127,7 @@ class ClinicianRatingApi(APIView):
         assignment = _own(token, request.user)
         serializer = RatingSubmitSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            saved = study_rating_submit(
-                assignment=assignment, clinician=request.user, **serializer.validated_data
-            )
-        except NotYourItem as exc:
-            raise PermissionDenied(str(exc)) from exc
-        except StudyClosed as exc:
-            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
-        except RatingInvalid as exc:
-            return Response(
-                {key: [value] for key, value in exc.errors.items()}, status=status.HTTP_400_BAD_REQUEST
-            )
+        saved = study_rating_submit(
+            assignment=assignment, clinician=request.user, **serializer.validated_data
+        )
         return Response(ClinicianItemSerializer(assignment_display(assignment=saved)).data)

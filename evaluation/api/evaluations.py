@@ -19,7 +19,6 @@ from evaluation.selectors.evaluations import (
 )
 from evaluation.services.evaluations import (
     MAX_MODELS,
-    EvaluationError,
     evaluation_cancel,
     evaluation_create,
     evaluation_launch,
@@ -154,12 +153,7 @@ class EvaluationListApi(APIView):
         data["reward_runs"] = _by_ids(TrainingRun, data.get("reward_runs") or [], "reward_runs", errors)
         if errors:
             return Response(errors, status=status.HTTP_400_BAD_REQUEST)
-        try:
-            evaluation = evaluation_create(criteria_set=criteria_set, created_by=request.user, **data)
-        except EvaluationError as exc:
-            return Response(
-                {key: [value] for key, value in exc.errors.items()}, status=status.HTTP_400_BAD_REQUEST
-            )
+        evaluation = evaluation_create(criteria_set=criteria_set, created_by=request.user, **data)
         return Response(_detail(_evaluation(evaluation.pk)), status=status.HTTP_201_CREATED)
 
 

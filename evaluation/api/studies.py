@@ -21,7 +21,6 @@ from evaluation.selectors.studies import (
 )
 from evaluation.services.studies import (
     MAX_SCENARIOS,
-    StudyError,
     clinician_study_close,
     clinician_study_create,
     clinician_study_unblind,
@@ -133,12 +132,7 @@ class StudyListApi(APIView):
             errors["clinicians"] = ["Unknown user ids."]
         if errors:
             return Response(errors, status=status.HTTP_400_BAD_REQUEST)
-        try:
-            study = clinician_study_create(created_by=request.user, **data)
-        except StudyError as exc:
-            return Response(
-                {key: [value] for key, value in exc.errors.items()}, status=status.HTTP_400_BAD_REQUEST
-            )
+        study = clinician_study_create(created_by=request.user, **data)
         return Response(_detail(study.pk), status=status.HTTP_201_CREATED)
 
 
@@ -177,12 +171,7 @@ class StudyUnblindApi(APIView):
         serializer.is_valid(raise_exception=True)
         if not serializer.validated_data["confirm"]:
             return Response({"confirm": ["Must be true."]}, status=status.HTTP_400_BAD_REQUEST)
-        try:
-            clinician_study_unblind(study=study, actor=request.user, request=request)
-        except StudyError as exc:
-            return Response(
-                {key: [value] for key, value in exc.errors.items()}, status=status.HTTP_409_CONFLICT
-            )
+        clinician_study_unblind(study=study, actor=request.user, request=request)
         return Response(_detail(pk))
 
 

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from annotation.models import JudgePersona, Question, ResponseSet, Split, SplitScope
 from annotation.services.judging import criteria_dicts, judge_client_for
+from core.errors import ApplicationError
 from core.models import TERMINAL_STATUSES, Job, Status
 from core.services import JobProgress, audit_record, job_cancel, job_create
 from criteria.models import CriteriaSet
@@ -57,12 +58,8 @@ MAX_MODELS = 20
 RESULTS_FORMAT = "evaluation-results-v1"
 
 
-class EvaluationError(ValueError):
-    """An evaluation that cannot be created or launched as asked; ``errors`` maps fields to messages."""
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{key}: {value}" for key, value in errors.items()))
-        self.errors = errors
+class EvaluationError(ApplicationError):
+    """An evaluation that cannot be created or launched as asked; ``field_errors`` name the inputs."""
 
 
 def _check_models(
@@ -192,7 +189,7 @@ def evaluation_create(
             f"No question in that split has a response at index {response_index} in every chosen set."
         )
     if errors:
-        raise EvaluationError(errors)
+        raise EvaluationError(field_errors=errors)
     with transaction.atomic():
         evaluation = Evaluation.objects.create(
             name=name,

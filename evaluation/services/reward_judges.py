@@ -19,6 +19,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 
 from annotation.models import Question
+from core.errors import ApplicationError
 from core.models import Status
 from core.services import JobProgress, audit_record
 from evaluation.models import Comparison, Evaluation
@@ -41,7 +42,7 @@ SCORE_BATCH_SIZE = 32
 INGEST_BATCH = 2000
 
 
-class ScoreIngestError(ValueError):
+class ScoreIngestError(ApplicationError):
     """The scoring run's output cannot be read; nothing was stored."""
 
 

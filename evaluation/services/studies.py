@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping, Sequence
+from http import HTTPStatus
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -17,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from annotation.models import ResponseSet, SplitScope
+from core.errors import ApplicationError, ConflictError, PermissionDeniedError
 from core.roles import Role, user_has_role
 from core.services import audit_record
 from criteria.models import CriteriaSet
@@ -37,28 +39,26 @@ CHOICES = frozenset(StudyRating.Choice.values)
 GUESSES = frozenset(StudyAssignment.Guess.values)
 
 
-class StudyError(ValueError):
-    """A study that cannot be created as asked; ``errors`` maps fields to messages."""
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{key}: {value}" for key, value in errors.items()))
-        self.errors = errors
+class StudyError(ApplicationError):
+    """A study that cannot be created or changed as asked; ``field_errors`` name the inputs at fault."""
 
 
-class NotYourItem(PermissionError):
+class StudyNotClosed(StudyError):
+    """Unblinding waits until the study is closed."""
+
+    status = HTTPStatus.CONFLICT
+
+
+class NotYourItem(PermissionDeniedError):
     """The item is assigned to another clinician."""
 
 
-class StudyClosed(Exception):
+class StudyClosed(ConflictError):
     """The study is closed: ratings and guesses can no longer change."""
 
 
-class RatingInvalid(ValueError):
-    """A rating outside the study's criteria or choices; ``errors`` maps fields to messages."""
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{key}: {value}" for key, value in errors.items()))
-        self.errors = errors
+class RatingInvalid(ApplicationError):
+    """A rating outside the study's criteria or choices; ``field_errors`` name the inputs at fault."""
 
 
 def model_identifiers(*, response_sets: Sequence[ResponseSet], labels: Sequence[str]) -> list[str]:
@@ -153,7 +153,7 @@ def clinician_study_create(
                 f"asked for {n_scenarios + calibration_items}."
             )
     if errors:
-        raise StudyError(errors)
+        raise StudyError(field_errors=errors)
 
     chosen = random.Random(f"{seed}:scenarios").sample(question_ids, n_scenarios + calibration_items)
     calibration, main = chosen[:calibration_items], chosen[calibration_items:]
@@ -263,7 +263,7 @@ def study_rating_submit(
             missing = [key for key in keys if key not in existing and key not in ratings]
             errors["ratings"] = f"Choose A, B or tie for every criterion (missing: {', '.join(missing)})."
         if errors:
-            raise RatingInvalid(errors)
+            raise RatingInvalid(field_errors=errors)
         now = timezone.now()
         if ratings:
             StudyRating.objects.bulk_create(
@@ -304,11 +304,13 @@ def study_guesses_submit(
             for assignment in StudyAssignment.objects.filter(item__study=study, clinician=clinician)
         }
         if not study.ask_blinding_guess or not own:
-            raise RatingInvalid({"guesses": "This study asks no such question of you."})
+            raise RatingInvalid(field_errors={"guesses": "This study asks no such question of you."})
         if any(not assignment.is_submitted for assignment in own.values()):
-            raise RatingInvalid({"guesses": "Finish rating every item first."})
+            raise RatingInvalid(field_errors={"guesses": "Finish rating every item first."})
         if any(token not in own or guess not in GUESSES for token, guess in guesses.items()):
-            raise RatingInvalid({"guesses": "Answer A, B or don't know for your own items only."})
+            raise RatingInvalid(
+                field_errors={"guesses": "Answer A, B or don't know for your own items only."}
+            )
         for token, guess in guesses.items():
             own[token].blinding_guess = guess
         StudyAssignment.objects.bulk_update([own[token] for token in guesses], ["blinding_guess"])
@@ -329,7 +331,7 @@ def clinician_study_close(*, study: ClinicianStudy, actor: AbstractBaseUser) -> 
 def clinician_study_unblind(*, study: ClinicianStudy, actor: AbstractBaseUser, request=None) -> bool:
     """Reveal the results to researchers (closed studies only), once, audit-logged."""
     if study.is_open:
-        raise StudyError({"state": "Close the study before unblinding it."})
+        raise StudyNotClosed(field_errors={"state": "Close the study before unblinding it."})
     unblinded = ClinicianStudy.objects.filter(pk=study.pk, unblinded_at__isnull=True).update(
         unblinded_at=timezone.now(), unblinded_by=actor
     )

@@ -90,7 +90,7 @@ class ClinicianItemView(ClinicianView, TemplateView):
         if form is not None:  # a refused submission: show what was chosen, not what is stored
             for criterion in item["criteria"]:
                 criterion["choice"] = form.data.get(f"choice-{criterion['key']}", "")
-        context.update(item=item, errors=kwargs.get("errors") or {})
+        context.update(item=item, errors=kwargs.get("errors") or [])
         return context
 
     def post(self, request, token: str):
@@ -99,7 +99,7 @@ class ClinicianItemView(ClinicianView, TemplateView):
         form = RatingForm(request.POST, criteria_keys=keys)
         complete = request.POST.get("action", "submit") != "save"
         if not form.is_valid():
-            errors = {name.removeprefix("choice-"): " ".join(errs) for name, errs in form.errors.items()}
+            errors = [" ".join(messages) for messages in form.errors.values()]
             return self._refused(assignment, form, errors, status=400)
         try:
             study_rating_submit(
@@ -113,10 +113,8 @@ class ClinicianItemView(ClinicianView, TemplateView):
             )
         except NotYourItem as exc:
             raise PermissionDenied(str(exc)) from exc
-        except StudyClosed as exc:
-            return self._refused(assignment, form, {"study": str(exc)}, status=409)
-        except RatingInvalid as exc:
-            return self._refused(assignment, form, exc.errors, status=400)
+        except (StudyClosed, RatingInvalid) as exc:
+            return self._refused(assignment, form, exc.all_messages(), status=exc.status)
         if not complete:
             messages.success(request, "Saved. You can come back to this item later.")
             return redirect("clinician-item", token=token)
@@ -128,7 +126,7 @@ class ClinicianItemView(ClinicianView, TemplateView):
             return redirect("clinician-guesses", token=assignment.item.study.token)
         return redirect("clinician-study", token=assignment.item.study.token)
 
-    def _refused(self, assignment, form, errors, *, status: int):
+    def _refused(self, assignment, form, errors: list[str], *, status: int):
         context = self.get_context_data(assignment=assignment, form=form, errors=errors)
         return self.render_to_response(context, status=status)
 
@@ -156,7 +154,7 @@ class ClinicianGuessView(ClinicianView, TemplateView):
                 for assignment in assignments
             ],
             complete=all(assignment.is_submitted for assignment in assignments),
-            errors=kwargs.get("errors") or {},
+            errors=kwargs.get("errors") or [],
             choices=StudyAssignment.Guess.choices,
         )
         return context
@@ -166,14 +164,12 @@ class ClinicianGuessView(ClinicianView, TemplateView):
         tokens = [a.token for a in clinician_study_assignments(study=study, user=request.user)]
         form = GuessForm(request.POST, tokens=tokens)
         if not form.is_valid():
-            errors = {"guesses": "Answer every item (Response A, Response B or don't know)."}
+            errors = ["Answer every item (Response A, Response B or don't know)."]
             return self.render_to_response(self.get_context_data(form=form, errors=errors), status=400)
         try:
             study_guesses_submit(study=study, clinician=request.user, guesses=form.guesses())
-        except StudyClosed as exc:
-            context = self.get_context_data(form=form, errors={"study": str(exc)})
-            return self.render_to_response(context, status=409)
-        except RatingInvalid as exc:
-            return self.render_to_response(self.get_context_data(form=form, errors=exc.errors), status=400)
+        except (StudyClosed, RatingInvalid) as exc:
+            context = self.get_context_data(form=form, errors=exc.all_messages())
+            return self.render_to_response(context, status=exc.status)
         messages.success(request, "Thank you. Your answers are saved.")
         return redirect("clinician-study", token=token)

@@ -5,9 +5,9 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.views.generic import TemplateView, View
 
-from core.roles import Role
+from core.forms import form_add_application_error
 from core.services import audit_record
-from core.views import RoleRequiredMixin
+from core.views import ResearcherRequiredMixin
 from evaluation import exports, figures
 from evaluation.forms import EvaluationForm
 from evaluation.models import Evaluation, JudgeKind
@@ -34,10 +34,6 @@ TABLES = {
 }
 
 
-class ResearcherView(RoleRequiredMixin):
-    roles = (Role.RESEARCHER,)
-
-
 def download(*, content: bytes, content_type: str, filename: str, inline: bool = False) -> HttpResponse:
     response = HttpResponse(content, content_type=content_type)
     disposition = "inline" if inline else "attachment"
@@ -45,7 +41,7 @@ def download(*, content: bytes, content_type: str, filename: str, inline: bool =
     return response
 
 
-class EvaluationListView(ResearcherView, TemplateView):
+class EvaluationListView(ResearcherRequiredMixin, TemplateView):
     """Head-to-head evaluations and clinician studies, newest first."""
 
     template_name = "evaluation/evaluation_list.html"
@@ -56,7 +52,7 @@ class EvaluationListView(ResearcherView, TemplateView):
         return context
 
 
-class EvaluationCreateView(ResearcherView, TemplateView):
+class EvaluationCreateView(ResearcherRequiredMixin, TemplateView):
     template_name = "evaluation/evaluation_form.html"
 
     def get_context_data(self, **kwargs):
@@ -71,8 +67,7 @@ class EvaluationCreateView(ResearcherView, TemplateView):
         try:
             evaluation = evaluation_create(created_by=request.user, **form.service_arguments())
         except EvaluationError as exc:
-            for field, error in exc.errors.items():
-                form.add_error(field if field in form.fields else None, error)
+            form_add_application_error(form, exc)
             return self.render_to_response(self.get_context_data(form=form), status=400)
         messages.success(request, f"Created {evaluation.name}.")
         return redirect("evaluation-detail", pk=evaluation.pk)
@@ -94,7 +89,7 @@ def _matrix_tables(results: dict) -> list[dict]:
     return tables
 
 
-class EvaluationDetailView(ResearcherView, TemplateView):
+class EvaluationDetailView(ResearcherRequiredMixin, TemplateView):
     template_name = "evaluation/evaluation_detail.html"
 
     def get_context_data(self, **kwargs):
@@ -126,7 +121,7 @@ class EvaluationDetailView(ResearcherView, TemplateView):
         return context
 
 
-class EvaluationLaunchView(ResearcherView, View):
+class EvaluationLaunchView(ResearcherRequiredMixin, View):
     def post(self, request, pk: int):
         evaluation = get_object_or_404(Evaluation, pk=pk)
         job = evaluation_launch(
@@ -136,7 +131,7 @@ class EvaluationLaunchView(ResearcherView, View):
         return redirect("evaluation-detail", pk=pk)
 
 
-class EvaluationCancelView(ResearcherView, View):
+class EvaluationCancelView(ResearcherRequiredMixin, View):
     def post(self, request, pk: int):
         evaluation = get_object_or_404(Evaluation, pk=pk)
         if evaluation_cancel(evaluation=evaluation, actor=request.user):
@@ -153,7 +148,7 @@ def _evaluation_with_results(pk: int) -> Evaluation:
     return evaluation
 
 
-class EvaluationFigureView(ResearcherView, View):
+class EvaluationFigureView(ResearcherRequiredMixin, View):
     """`pareto` (safety vs empathy) or `bars` (per-criterion win rates of pair ?pair=N), PNG or SVG."""
 
     def get(self, request, pk: int, name: str, fmt: str):
@@ -196,7 +191,7 @@ class EvaluationFigureView(ResearcherView, View):
         )
 
 
-class EvaluationTableView(ResearcherView, View):
+class EvaluationTableView(ResearcherRequiredMixin, View):
     def get(self, request, pk: int, name: str):
         evaluation = _evaluation_with_results(pk)
         if name not in TABLES:
@@ -209,7 +204,7 @@ class EvaluationTableView(ResearcherView, View):
         )
 
 
-class EvaluationResultsJsonView(ResearcherView, View):
+class EvaluationResultsJsonView(ResearcherRequiredMixin, View):
     def get(self, request, pk: int):
         evaluation = _evaluation_with_results(pk)
         audit_record(action="evaluation.export", actor=request.user, obj=evaluation, detail={"file": "json"})

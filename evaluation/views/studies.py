@@ -9,7 +9,9 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.views.generic import TemplateView, View
 
+from core.forms import form_add_application_error
 from core.services import audit_record
+from core.views import ResearcherRequiredMixin
 from evaluation import exports, figures
 from evaluation.forms import ClinicianStudyForm, UnblindForm
 from evaluation.models import ClinicianStudy
@@ -20,7 +22,7 @@ from evaluation.services.studies import (
     clinician_study_create,
     clinician_study_unblind,
 )
-from evaluation.views.evaluations import ResearcherView, download
+from evaluation.views.evaluations import download
 
 TABLES = {
     "agreement": exports.study_agreement_csv,
@@ -43,7 +45,7 @@ def study_bar_rows(results: dict) -> list[dict]:
     ]
 
 
-class StudyCreateView(ResearcherView, TemplateView):
+class StudyCreateView(ResearcherRequiredMixin, TemplateView):
     template_name = "evaluation/study_form.html"
 
     def get_context_data(self, **kwargs):
@@ -60,14 +62,13 @@ class StudyCreateView(ResearcherView, TemplateView):
         try:
             study = clinician_study_create(created_by=request.user, **data)
         except StudyError as exc:
-            for field, error in exc.errors.items():
-                form.add_error(field if field in form.fields else None, error)
+            form_add_application_error(form, exc)
             return self.render_to_response(self.get_context_data(form=form), status=400)
         messages.success(request, f"Created {study.name} and assigned its items.")
         return redirect("study-detail", pk=study.pk)
 
 
-class StudyDetailView(ResearcherView, TemplateView):
+class StudyDetailView(ResearcherRequiredMixin, TemplateView):
     template_name = "evaluation/study_detail.html"
 
     def get_context_data(self, **kwargs):
@@ -101,7 +102,7 @@ class StudyDetailView(ResearcherView, TemplateView):
         return context
 
 
-class StudyCloseView(ResearcherView, View):
+class StudyCloseView(ResearcherRequiredMixin, View):
     def post(self, request, pk: int):
         study = get_object_or_404(ClinicianStudy, pk=pk)
         if clinician_study_close(study=study, actor=request.user):
@@ -109,7 +110,7 @@ class StudyCloseView(ResearcherView, View):
         return redirect("study-detail", pk=pk)
 
 
-class StudyUnblindView(ResearcherView, View):
+class StudyUnblindView(ResearcherRequiredMixin, View):
     def post(self, request, pk: int):
         study = get_object_or_404(ClinicianStudy, pk=pk)
         form = UnblindForm(request.POST)
@@ -119,7 +120,7 @@ class StudyUnblindView(ResearcherView, View):
         try:
             clinician_study_unblind(study=study, actor=request.user, request=request)
         except StudyError as exc:
-            messages.error(request, " ".join(exc.errors.values()))
+            messages.error(request, exc.message)
         else:
             messages.success(request, "Unblinded. The results below name the models.")
         return redirect("study-detail", pk=pk)
@@ -132,7 +133,7 @@ def _unblinded_study(pk: int) -> ClinicianStudy:
     return study
 
 
-class StudyFigureView(ResearcherView, View):
+class StudyFigureView(ResearcherRequiredMixin, View):
     """Clinician win rates per criterion (the study's Figure 5a), PNG or SVG."""
 
     def get(self, request, pk: int, fmt: str):
@@ -160,7 +161,7 @@ class StudyFigureView(ResearcherView, View):
         )
 
 
-class StudyTableView(ResearcherView, View):
+class StudyTableView(ResearcherRequiredMixin, View):
     def get(self, request, pk: int, name: str):
         study = _unblinded_study(pk)
         if name not in TABLES:
@@ -173,7 +174,7 @@ class StudyTableView(ResearcherView, View):
         )
 
 
-class StudyResultsJsonView(ResearcherView, View):
+class StudyResultsJsonView(ResearcherRequiredMixin, View):
     def get(self, request, pk: int):
         study = _unblinded_study(pk)
         audit_record(action="clinician_study.export", actor=request.user, obj=study, detail={"file": "json"})

@@ -2,12 +2,15 @@
 MODPO objective weights (whole population and persona clusters). Audit-logged."""
 
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from scipy.cluster.vq import kmeans2
 
+from core.errors import ApplicationError
 from core.services import audit_record
 from survey_app import instrument as keys
 from survey_app.analysis import personas as persona_analysis
@@ -20,6 +23,20 @@ WEIGHT_METHOD = (
     "raised to the floor and every other weight is multiplied by (1 - floor) / (1 - w_safety), keeping their "
     "ratios and a sum of 1."
 )
+
+
+class DerivationError(ApplicationError):
+    """Personas or weights cannot be derived as asked (too few responses, an impossible split or floor)."""
+
+
+@contextmanager
+def _analysis_refusals() -> Iterator[None]:
+    """The Django-free analysis package refuses impossible inputs with ValueError; report them as
+    DerivationError so the researcher sees the reason."""
+    try:
+        yield
+    except ValueError as exc:
+        raise DerivationError(str(exc)) from exc
 
 
 def personas_build(*, study: Study, actor: AbstractBaseUser) -> int:
@@ -50,9 +67,9 @@ def personas_select(
     *, study: Study, actor: AbstractBaseUser, n: int, n_test: int, min_quality: float, seed: int
 ) -> dict[str, int]:
     """Select `n` diverse personas of at least `min_quality` and split them train/test, stratified by
-    primary preference. Replaces any earlier selection of this study. Raises ValueError when impossible."""
+    primary preference. Replaces any earlier selection of this study. Raises DerivationError if impossible."""
     if n_test > n:
-        raise ValueError("The test split cannot be larger than the selection.")
+        raise DerivationError("The test split cannot be larger than the selection.")
     personas = list(Persona.objects.filter(study=study).order_by("pk"))
     candidates = [
         persona_analysis.Candidate(
@@ -66,10 +83,11 @@ def personas_select(
         criteria=[c.key for c in criteria],
         rankable=[c.key for c in rankable_criteria(criteria=criteria)],
     )
-    chosen = set(persona_analysis.select_diverse(candidates, matrix, n=n, min_quality=min_quality))
-    split = persona_analysis.stratified_split(
-        [c for c in candidates if c.id in chosen], n_test=n_test, seed=seed
-    )
+    with _analysis_refusals():
+        chosen = set(persona_analysis.select_diverse(candidates, matrix, n=n, min_quality=min_quality))
+        split = persona_analysis.stratified_split(
+            [c for c in candidates if c.id in chosen], n_test=n_test, seed=seed
+        )
     with transaction.atomic():
         Persona.objects.filter(study=study).update(selected=False, split=Split.NONE)
         for name in (Split.TRAIN, Split.TEST):
@@ -99,7 +117,7 @@ def weight_sets_derive(
         if isinstance(response.answers.get(keys.IMPORTANCE), dict)
     ]
     if not ratings:
-        raise ValueError("There are no complete responses to derive weights from yet.")
+        raise DerivationError("There are no complete responses to derive weights from yet.")
     safety_key = keys.SAFETY if keys.SAFETY in criteria else None
     common = {
         "method": WEIGHT_METHOD,
@@ -107,11 +125,12 @@ def weight_sets_derive(
         "safety_key": safety_key,
         "safety_floor": safety_floor,
     }
-    population = derive_weights(
-        means=mean_importance(ratings=ratings, criteria=criteria),
-        safety_key=keys.SAFETY,
-        safety_floor=safety_floor,
-    )
+    with _analysis_refusals():
+        population = derive_weights(
+            means=mean_importance(ratings=ratings, criteria=criteria),
+            safety_key=keys.SAFETY,
+            safety_floor=safety_floor,
+        )
     weight_sets = [
         ObjectiveWeightSet(
             name=f"{name} · population",
@@ -129,15 +148,16 @@ def weight_sets_derive(
         )
     ]
     if clusters:
-        weight_sets += _cluster_weight_sets(
-            study=study,
-            actor=actor,
-            name=name,
-            criteria=criteria,
-            clusters=clusters,
-            seed=seed,
-            common=common,
-        )
+        with _analysis_refusals():
+            weight_sets += _cluster_weight_sets(
+                study=study,
+                actor=actor,
+                name=name,
+                criteria=criteria,
+                clusters=clusters,
+                seed=seed,
+                common=common,
+            )
     with transaction.atomic():
         for weight_set in weight_sets:
             weight_set.save()
@@ -169,7 +189,7 @@ def _cluster_weight_sets(
         p for p in personas.order_by("pk") if all(c in p.features.get("importance", {}) for c in criteria)
     ]
     if len(members) < clusters:
-        raise ValueError(
+        raise DerivationError(
             f"Cannot form {clusters} clusters from {len(members)} personas; build personas first."
         )
     data = np.array([[p.features["importance"][c] for c in criteria] for p in members], dtype=float)

@@ -4,11 +4,13 @@ and withdrawing. Every write happens in one transaction under a row lock on the 
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core.errors import ApplicationError
 from core.services import audit_record
 from survey_app.models import (
     Answer,
@@ -36,24 +38,30 @@ PROLIFIC_PARAMETERS = {"PROLIFIC_PID": "pid", "STUDY_ID": "study", "SESSION_ID":
 PROLIFIC_VALUE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
-class SurveyError(Exception):
+class SurveyError(ApplicationError):
     """A participant action that cannot go ahead; the message is written for the participant."""
 
 
 class InvalidLink(SurveyError):
-    pass
+    """The study link's Prolific parameters are incomplete or malformed."""
 
 
 class StudyUnavailable(SurveyError):
-    pass
+    """The study takes no new participants (not open, or its quota of completes is reached)."""
+
+    status = HTTPStatus.CONFLICT
 
 
 class AlreadyTakingPart(SurveyError):
-    pass
+    """This Prolific participant has already joined the study."""
+
+    status = HTTPStatus.CONFLICT
 
 
 class WrongState(SurveyError):
-    pass
+    """The participant is past the step this action belongs to."""
+
+    status = HTTPStatus.CONFLICT
 
 
 def prolific_pseudonyms(*, params: Mapping[str, str]) -> dict[str, str] | None:

@@ -10,9 +10,9 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.generic import TemplateView
 
-from core.roles import Role
+from core.forms import form_add_application_error
 from core.services import audit_record
-from core.views import RoleRequiredMixin
+from core.views import ResearcherRequiredMixin
 from survey_app.analysis.charts import horizontal_bars
 from survey_app.forms import (
     ConsentVersionForm,
@@ -37,7 +37,12 @@ from survey_app.selectors import (
     studies_overview,
     study_progress,
 )
-from survey_app.services.derived import personas_build, personas_select, weight_sets_derive
+from survey_app.services.derived import (
+    DerivationError,
+    personas_build,
+    personas_select,
+    weight_sets_derive,
+)
 from survey_app.services.exports import survey_export_request
 from survey_app.services.studies import (
     consent_version_publish,
@@ -49,8 +54,8 @@ from survey_app.services.studies import (
 )
 
 
-class ResearcherView(RoleRequiredMixin, TemplateView):
-    roles = (Role.RESEARCHER,)
+class SurveyResearcherView(ResearcherRequiredMixin, TemplateView):
+    """A researcher page of the survey; pages under a study's URL find it with `study()`."""
 
     def study(self) -> Study:
         return get_object_or_404(
@@ -58,14 +63,14 @@ class ResearcherView(RoleRequiredMixin, TemplateView):
         )
 
 
-class StudyListView(ResearcherView):
+class StudyListView(SurveyResearcherView):
     template_name = "survey_app/researcher/study_list.html"
 
     def get_context_data(self, **kwargs):
         return {**super().get_context_data(**kwargs), "studies": studies_overview()}
 
 
-class StudyCreateView(ResearcherView):
+class StudyCreateView(SurveyResearcherView):
     template_name = "survey_app/researcher/study_form.html"
 
     def get_context_data(self, **kwargs):
@@ -84,7 +89,7 @@ class StudyCreateView(ResearcherView):
         return redirect("survey-study-detail", slug=study.slug)
 
 
-class StudyEditView(ResearcherView):
+class StudyEditView(SurveyResearcherView):
     template_name = "survey_app/researcher/study_form.html"
 
     def form(self, study: Study, data=None) -> StudyForm:
@@ -107,7 +112,7 @@ class StudyEditView(ResearcherView):
         return redirect("survey-study-detail", slug=study.slug)
 
 
-class StudyStatusView(ResearcherView):
+class StudyStatusView(SurveyResearcherView):
     def post(self, request, slug: str):
         study = self.study()
         form = StudyStatusForm(request.POST)
@@ -118,7 +123,7 @@ class StudyStatusView(ResearcherView):
         return redirect("survey-study-detail", slug=slug)
 
 
-class StudyDashboardView(ResearcherView):
+class StudyDashboardView(SurveyResearcherView):
     template_name = "survey_app/researcher/study_dashboard.html"
 
     def get_context_data(self, **kwargs):
@@ -160,7 +165,7 @@ class StudyDashboardView(ResearcherView):
         return context
 
 
-class StudyExportView(ResearcherView):
+class StudyExportView(SurveyResearcherView):
     def post(self, request, slug: str):
         study = self.study()
         form = ExportForm(request.POST)
@@ -174,7 +179,7 @@ class StudyExportView(ResearcherView):
         return HttpResponseRedirect(reverse("job-detail", args=[job.pk]))
 
 
-class SafetyFlagReviewView(ResearcherView):
+class SafetyFlagReviewView(SurveyResearcherView):
     def post(self, request, slug: str, pk: int):
         flag = get_object_or_404(SafetyFlag, pk=pk, participant__study__slug=slug)
         form = FlagReviewForm(request.POST)
@@ -185,7 +190,7 @@ class SafetyFlagReviewView(ResearcherView):
         return redirect(reverse("survey-study-detail", args=[slug]) + "#safety")
 
 
-class PersonaListView(ResearcherView):
+class PersonaListView(SurveyResearcherView):
     template_name = "survey_app/researcher/personas.html"
 
     def get_context_data(self, **kwargs):
@@ -222,8 +227,8 @@ class PersonaListView(ResearcherView):
         if form.is_valid():
             try:
                 summary = personas_select(study=study, actor=request.user, **form.cleaned_data)
-            except ValueError as error:
-                form.add_error(None, str(error))
+            except DerivationError as error:
+                form_add_application_error(form, error)
             else:
                 messages.success(
                     request,
@@ -234,7 +239,7 @@ class PersonaListView(ResearcherView):
         return self.render_to_response(self.get_context_data(selection_form=form))
 
 
-class PersonaExportView(ResearcherView):
+class PersonaExportView(SurveyResearcherView):
     """Selected personas as JSON Lines (id, split, quality, text); audit-logged."""
 
     def get(self, request, slug: str):
@@ -266,7 +271,7 @@ class PersonaExportView(ResearcherView):
         return response
 
 
-class WeightSetListView(ResearcherView):
+class WeightSetListView(SurveyResearcherView):
     template_name = "survey_app/researcher/weights.html"
 
     def get_context_data(self, **kwargs):
@@ -287,8 +292,8 @@ class WeightSetListView(ResearcherView):
         if form.is_valid():
             try:
                 created = weight_sets_derive(study=study, actor=request.user, **form.cleaned_data)
-            except ValueError as error:
-                form.add_error(None, str(error))
+            except DerivationError as error:
+                form_add_application_error(form, error)
             else:
                 messages.success(request, f"Derived {len(created)} weight sets.")
                 return redirect("survey-weights", slug=slug)
@@ -304,7 +309,7 @@ def _weight_rows(weight_set: ObjectiveWeightSet) -> list[tuple[str, float, float
     ]
 
 
-class WeightSetExportView(ResearcherView):
+class WeightSetExportView(SurveyResearcherView):
     def get(self, request, slug: str, pk: int):
         weight_set = get_object_or_404(ObjectiveWeightSet, pk=pk, study__slug=slug)
         body = {
@@ -322,7 +327,7 @@ class WeightSetExportView(ResearcherView):
         return response
 
 
-class ConsentVersionsView(ResearcherView):
+class ConsentVersionsView(SurveyResearcherView):
     template_name = "survey_app/researcher/consent_versions.html"
 
     def get_context_data(self, **kwargs):
@@ -351,7 +356,7 @@ class ConsentVersionsView(ResearcherView):
         return redirect("survey-consent")
 
 
-class InstrumentEditView(ResearcherView):
+class InstrumentEditView(SurveyResearcherView):
     template_name = "survey_app/researcher/instrument_edit.html"
 
     def get_context_data(self, **kwargs):

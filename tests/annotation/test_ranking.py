@@ -95,7 +95,7 @@ def test_rankings_that_are_not_permutations_are_refused_and_nothing_is_stored(ca
     task = campaign.tasks.first()
     with pytest.raises(RankingError) as error:
         ranking_task_submit(task=task, annotator=task.annotator, rankings=rankings)
-    assert field in error.value.errors
+    assert field in error.value.field_errors
     assert not HumanRanking.objects.exists()
     task.refresh_from_db()
     assert task.state == RankingTask.State.PENDING

@@ -80,7 +80,7 @@ def test_clinician_facing_texts_may_not_name_a_model(researcher):
             clinician_title="Rate MODPO Survey against the rest",
             instructions="Compare x1 responses",
         )
-    assert set(error.value.errors) >= {"clinician_title", "instructions"}
+    assert set(error.value.field_errors) >= {"clinician_title", "instructions"}
 
 
 def test_item_api_is_blinded_and_shows_this_clinicians_order(researcher, client):

@@ -104,7 +104,7 @@ def test_invalid_launches_are_refused_and_nothing_is_created(
 ):
     with pytest.raises(LaunchError) as caught:
         training_run_launch(request=modpo(base_model, **overrides), created_by=researcher)
-    assert message in caught.value.errors[field]
+    assert message in caught.value.field_errors[field][0]
     assert TrainingRun.objects.filter(method="modpo").count() == 0
 
 
@@ -114,14 +114,14 @@ def test_margin_reward_model_from_another_criteria_set_is_refused(researcher, ba
         training_run_launch(
             request=modpo(base_model, margin_reward_runs=[gricean_safety]), created_by=researcher
         )
-    assert "'gricean' criteria set" in caught.value.errors["margin_reward_runs"]
+    assert "'gricean' criteria set" in caught.value.field_errors["margin_reward_runs"][0]
 
 
 def test_margin_reward_model_must_have_succeeded(researcher, base_model):
     running = reward_run("safety", status=Status.RUNNING)
     with pytest.raises(LaunchError) as caught:
         training_run_launch(request=modpo(base_model, margin_reward_runs=[running]), created_by=researcher)
-    assert "has not succeeded" in caught.value.errors["parents"]
+    assert "has not succeeded" in caught.value.field_errors["parents"][0]
 
 
 def test_margin_reward_model_of_the_primary_criterion_is_refused(researcher, base_model):
@@ -130,7 +130,7 @@ def test_margin_reward_model_of_the_primary_criterion_is_refused(researcher, bas
             request=modpo(base_model, margin_reward_runs=[reward_run("empathy")], weights={"empathy": 1.0}),
             created_by=researcher,
         )
-    assert "primary criterion" in caught.value.errors["margin_reward_runs"]
+    assert "primary criterion" in caught.value.field_errors["margin_reward_runs"][0]
 
 
 def test_merge_needs_two_policies_and_valid_weights(researcher):
@@ -138,21 +138,21 @@ def test_merge_needs_two_policies_and_valid_weights(researcher):
     request = LaunchRequest(name="soup", method="merge", merge_runs=[policy], hyper={"merge_weights": [1.0]})
     with pytest.raises(LaunchError) as caught:
         training_run_launch(request=request, created_by=researcher)
-    assert "at least two" in caught.value.errors["merge_runs"]
+    assert "at least two" in caught.value.field_errors["merge_runs"][0]
     other = TrainingRunFactory(method="dpo", status=Status.SUCCEEDED)
     request = LaunchRequest(
         name="soup", method="merge", merge_runs=[policy, other], hyper={"merge_weights": [0.7, 0.7]}
     )
     with pytest.raises(LaunchError) as caught:
         training_run_launch(request=request, created_by=researcher)
-    assert "sum to 1" in caught.value.errors["merge_weights"]
+    assert "sum to 1" in caught.value.field_errors["merge_weights"][0]
 
 
 def test_joint_loss_needs_weights(researcher, base_model):
     request = LaunchRequest(name="joint", method="joint", snapshot=snapshot(), base_model=base_model)
     with pytest.raises(LaunchError) as caught:
         training_run_launch(request=request, created_by=researcher)
-    assert "weight per criterion" in caught.value.errors["weights"]
+    assert "weight per criterion" in caught.value.field_errors["weights"][0]
 
 
 def test_dpo_from_a_trained_sft_policy_references_its_adapter(researcher, django_capture_on_commit_callbacks):

@@ -120,9 +120,11 @@ def test_artifact_upload_is_idempotent_and_checked():
 
     assert upload(payload, digest).status_code == 201
     assert upload(payload, digest).status_code == 200
-    assert upload(b"tampered", digest).status_code == 400
+    tampered = upload(b"tampered", digest)
+    assert tampered.status_code == 400 and "mismatch" in tampered.json()["sha256"][0]
     other = b"other weights"
-    assert upload(other, hashlib.sha256(other).hexdigest()).status_code == 409
+    changed = upload(other, hashlib.sha256(other).hexdigest())
+    assert changed.status_code == 409 and "already exists" in changed.json()["detail"]
     artifact = RunArtifact.objects.get(run=run)
     assert artifact.size == len(payload) and artifact.file.read() == payload
 

@@ -16,6 +16,7 @@ from django.db import transaction
 
 from annotation.importers import text_fingerprint
 from annotation.models import CandidateResponse, DatasetSnapshot, Question, ResponseSet
+from core.errors import ApplicationError
 from core.models import Status
 from core.services import audit_record
 from training_worker.models import RunInput, TrainingRun
@@ -26,7 +27,7 @@ MAX_RESPONSE_CHARS = 20_000
 REPORTED_REJECTIONS = 200
 
 
-class GenerationError(ValueError):
+class GenerationError(ApplicationError):
     """A generation that cannot be launched or ingested; nothing was written."""
 
 

@@ -5,8 +5,8 @@ from django.shortcuts import get_object_or_404, redirect
 from django.views.generic import TemplateView, View
 
 from annotation.models import QuestionBank, ResponseSet
-from core.roles import Role
-from core.views import RoleRequiredMixin
+from core.forms import form_add_application_error
+from core.views import ResearcherRequiredMixin
 from training_worker.generation.forms import GenerationForm
 from training_worker.generation.services import (
     GenerationError,
@@ -15,11 +15,10 @@ from training_worker.generation.services import (
 )
 
 
-class GenerationLaunchView(RoleRequiredMixin, TemplateView):
+class GenerationLaunchView(ResearcherRequiredMixin, TemplateView):
     """Generate K responses per question of a snapshot's split of this bank, as a new response set."""
 
     template_name = "training_worker/generation_form.html"
-    roles = (Role.RESEARCHER,)
 
     def bank(self) -> QuestionBank:
         return get_object_or_404(QuestionBank, pk=self.kwargs["pk"])
@@ -38,7 +37,7 @@ class GenerationLaunchView(RoleRequiredMixin, TemplateView):
         try:
             response_set = response_set_generate(created_by=request.user, **form.cleaned_data)
         except GenerationError as exc:
-            form.add_error(None, str(exc))
+            form_add_application_error(form, exc)
             return self.render_to_response(self.get_context_data(form=form))
         messages.success(
             request, f"Queued generation run {response_set.training_run_id} for {response_set.name}."
@@ -46,9 +45,7 @@ class GenerationLaunchView(RoleRequiredMixin, TemplateView):
         return redirect("annotation-response-set", pk=response_set.pk)
 
 
-class ResponseSetIngestView(RoleRequiredMixin, View):
-    roles = (Role.RESEARCHER,)
-
+class ResponseSetIngestView(ResearcherRequiredMixin, View):
     def post(self, request, pk: int):
         response_set = get_object_or_404(ResponseSet, pk=pk)
         try:
