@@ -22,15 +22,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from evaluation.stats.agreement import (
-    BlindingGuess,
-    Rating,
-    agreement_by_criterion,
-    blinding_assessment,
-    judge_vs_clinicians,
-    position_balance,
-    rating_matrices,
-)
+from evaluation.stats.agreement import agreement_by_criterion
+from evaluation.stats.blinding import BlindingGuess, blinding_assessment
+from evaluation.stats.judge_agreement import judge_vs_clinicians
+from evaluation.stats.position import position_balance
+from evaluation.stats.ratings import Rating, rating_matrices
 from evaluation.stats.winrates import (
     Judgement,
     empathy_safety_front,

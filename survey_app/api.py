@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 
 from core.api import StrictSerializer
 from core.permissions import IsResearcher
-from survey_app.models import ObjectiveWeightSet, Persona, Split, Study
+from survey_app.models import ObjectiveWeightSet, Persona, PersonaSplit, Study
 from survey_app.selectors import objective_weight_sets, personas_for_judging, studies_overview, study_progress
 from survey_app.services.derived import personas_select, weight_sets_derive
 
@@ -132,7 +132,7 @@ class PersonaFilterSerializer(serializers.Serializer):
     split = serializers.CharField(required=False, max_length=5, help_text="'train' or 'test'.")
 
     def validate_split(self, value: str) -> str:
-        if value not in (Split.TRAIN, Split.TEST):
+        if value not in (PersonaSplit.TRAIN, PersonaSplit.TEST):
             raise serializers.ValidationError("Use 'train' or 'test'.")
         return value
 

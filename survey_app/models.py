@@ -274,7 +274,12 @@ class SafetyFlag(models.Model):
         return f"Flag on {self.participant} ({self.item_key})"
 
 
-class Split(models.TextChoices):
+class PersonaSplit(models.TextChoices):
+    """The persona-judge split a selected persona is drawn into; NONE ("") while it is not selected.
+
+    Not annotation.models.Split (the train/test split of questions), which has no "not selected" value.
+    """
+
     NONE = "", "Not selected"
     TRAIN = "train", "Train"
     TEST = "test", "Test"
@@ -292,7 +297,7 @@ class Persona(models.Model):
     consistency = models.FloatField()
     primary_preference = models.SlugField(max_length=64, blank=True, help_text="The criterion ranked first.")
     selected = models.BooleanField(default=False, db_index=True)
-    split = models.CharField(max_length=5, choices=Split, blank=True, default=Split.NONE)
+    split = models.CharField(max_length=5, choices=PersonaSplit, blank=True, default=PersonaSplit.NONE)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -11,7 +11,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotation.models import RankingCampaign, RankingTask, ResponseSet, SplitScope
-from annotation.selectors.ranking import campaigns_list, task_criteria, task_responses_shown, tasks_visible_to
+from annotation.selectors.campaigns import (
+    campaigns_list,
+    task_criteria,
+    task_responses_shown,
+    tasks_visible_to,
+)
 from annotation.services.ranking import (
     ranking_campaign_create,
     ranking_task_skip,

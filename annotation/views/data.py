@@ -10,8 +10,8 @@ from django.views.generic import TemplateView, View
 from annotation.forms import PersonaImportForm, QuestionBankImportForm, ResponseSetImportForm
 from annotation.models import JudgeJob, QuestionBank, RankingCampaign, ResponseSet, SplitScope
 from annotation.selectors.agreement import agreement_by_criterion
+from annotation.selectors.campaigns import campaigns_list
 from annotation.selectors.judging import judge_jobs_list, personas_list
-from annotation.selectors.ranking import campaigns_list
 from annotation.selectors.rankings import item_detail
 from annotation.selectors.responses import question_banks_list, rankable_questions, response_sets_list
 from annotation.selectors.snapshots import freeze_jobs_recent, snapshots_list

@@ -13,7 +13,7 @@ from django.views.generic import TemplateView, View
 from annotation.forms import CampaignForm, RankingSkipForm
 from annotation.models import RankingCampaign, RankingTask
 from annotation.selectors.agreement import agreement_by_criterion
-from annotation.selectors.ranking import (
+from annotation.selectors.campaigns import (
     annotator_progress,
     campaigns_list,
     task_criteria,

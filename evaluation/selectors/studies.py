@@ -1,9 +1,9 @@
 """Reads for clinician studies: progress, a clinician's queue and item page, and the unblinded statistics.
 
-Statistics (:mod:`evaluation.stats.agreement`, :mod:`evaluation.stats.winrates`) use submitted items only.
-Ratings are stored position-level; agreement, win rates and judge agreement use them recoded to model
-level (``unblind_ratings``), position balance uses them as displayed. Calibration items (rated by every
-clinician) are reported separately and left out of the main statistics.
+Statistics (the clinician-study modules of :mod:`evaluation.stats` and :mod:`evaluation.stats.winrates`)
+use submitted items only. Ratings are stored position-level; agreement, win rates and judge agreement use
+them recoded to model level (``unblind_ratings``), position balance uses them as displayed. Calibration
+items (rated by every clinician) are reported separately and left out of the main statistics.
 """
 
 from __future__ import annotations
@@ -18,16 +18,11 @@ from django.db.models import Count, Q, QuerySet
 
 from evaluation.models import ClinicianStudy, StudyAssignment, StudyRating
 from evaluation.selectors.evaluations import question_outcomes_for_sets, response_set_lineage
-from evaluation.stats.agreement import (
-    BlindingGuess,
-    Rating,
-    agreement_by_criterion,
-    blinding_assessment,
-    judge_vs_clinicians,
-    position_balance,
-    rating_matrices,
-    unblind_ratings,
-)
+from evaluation.stats.agreement import agreement_by_criterion
+from evaluation.stats.blinding import BlindingGuess, blinding_assessment
+from evaluation.stats.judge_agreement import judge_vs_clinicians
+from evaluation.stats.position import position_balance
+from evaluation.stats.ratings import Rating, rating_matrices, unblind_ratings
 from evaluation.stats.winrates import Judgement, head_to_head, wilson_interval, win_rate_from_counts
 
 BOOTSTRAP_RESAMPLES = 9999

@@ -15,7 +15,7 @@ from core.services import audit_record
 from survey_app import instrument as keys
 from survey_app.analysis import personas as persona_analysis
 from survey_app.analysis.weights import derive_weights, mean_importance
-from survey_app.models import ObjectiveWeightSet, Persona, Split, Study
+from survey_app.models import ObjectiveWeightSet, Persona, PersonaSplit, Study
 from survey_app.selectors import completed_responses, rankable_criteria, study_criteria
 
 WEIGHT_METHOD = (
@@ -89,8 +89,8 @@ def personas_select(
             [c for c in candidates if c.id in chosen], n_test=n_test, seed=seed
         )
     with transaction.atomic():
-        Persona.objects.filter(study=study).update(selected=False, split=Split.NONE)
-        for name in (Split.TRAIN, Split.TEST):
+        Persona.objects.filter(study=study).update(selected=False, split=PersonaSplit.NONE)
+        for name in (PersonaSplit.TRAIN, PersonaSplit.TEST):
             Persona.objects.filter(pk__in=[pk for pk, s in split.items() if s == name]).update(
                 selected=True, split=name
             )

@@ -24,7 +24,7 @@ from survey_app.forms import (
     StudyStatusForm,
     WeightDerivationForm,
 )
-from survey_app.models import ConsentVersion, Instrument, ObjectiveWeightSet, SafetyFlag, Split, Study
+from survey_app.models import ConsentVersion, Instrument, ObjectiveWeightSet, PersonaSplit, SafetyFlag, Study
 from survey_app.selectors import (
     cross_tabulation,
     demographic_breakdowns,
@@ -198,7 +198,7 @@ class PersonaListView(SurveyResearcherView):
         study = self.study()
         split = self.request.GET.get("split", "")
         personas = study.personas.all()
-        if split in (Split.TRAIN, Split.TEST):
+        if split in (PersonaSplit.TRAIN, PersonaSplit.TEST):
             personas = personas.filter(split=split)
         elif split == "selected":
             personas = personas.filter(selected=True)
@@ -209,8 +209,8 @@ class PersonaListView(SurveyResearcherView):
             counts={
                 "all": study.personas.count(),
                 "selected": study.personas.filter(selected=True).count(),
-                "train": study.personas.filter(split=Split.TRAIN).count(),
-                "test": study.personas.filter(split=Split.TEST).count(),
+                "train": study.personas.filter(split=PersonaSplit.TRAIN).count(),
+                "test": study.personas.filter(split=PersonaSplit.TEST).count(),
             },
             completes=study_progress(study=study).completes,
         )

@@ -1,4 +1,4 @@
-"""Clinician-study agreement statistics against textbook examples and hand computations."""
+"""Clinician-clinician agreement coefficients against textbook examples and hand computations."""
 
 import math
 
@@ -7,23 +7,16 @@ import pytest
 from statsmodels.stats.inter_rater import cohens_kappa, to_table
 
 from evaluation.stats.agreement import (
-    BlindingGuess,
-    Rating,
     agreement_by_criterion,
-    bang_blinding_index,
-    blinding_assessment,
     criterion_agreement,
     fleiss_kappa_modal,
-    judge_vs_clinicians,
     krippendorff_alpha_nominal,
     pairwise_cohen_kappa,
     percent_agreement,
-    position_balance,
-    rating_matrices,
-    rating_matrix,
-    unblind_ratings,
 )
+from evaluation.stats.ratings import Rating, rating_matrix
 from evaluation.stats.winrates import wilson_interval
+from tests.evaluation.stats.clinical_ratings import CLINICAL
 
 # Fleiss (1971) example as tabulated on Wikipedia ("Fleiss' kappa"): 10 subjects, 14 raters,
 # 5 categories; kappa = 0.210, mean observed agreement P-bar = 0.378.
@@ -131,26 +124,6 @@ def test_krippendorff_alpha_paper_example_c():
     assert krippendorff_alpha_nominal(matrix=m) == pytest.approx(0.743, abs=5e-4)
 
 
-CLINICAL = [
-    # item i1: A, A, B      item i2: B, B, B      item i3: tie, A, (missing)
-    # item i4: A only       item i5: A, B
-    Rating("c1", "i1", "overall", "A"),
-    Rating("c2", "i1", "overall", "A"),
-    Rating("c3", "i1", "overall", "B"),
-    Rating("c1", "i2", "overall", "B"),
-    Rating("c2", "i2", "overall", "B"),
-    Rating("c3", "i2", "overall", "B"),
-    Rating("c1", "i3", "overall", "tie"),
-    Rating("c2", "i3", "overall", "A"),
-    Rating("c3", "i3", "overall", None),
-    Rating("c1", "i4", "overall", "A"),
-    Rating("c1", "i5", "overall", "A"),
-    Rating("c2", "i5", "overall", "B"),
-    Rating("c1", "i1", "safety", "tie"),
-    Rating("c2", "i1", "safety", "tie"),
-]
-
-
 def test_percent_agreement_hand_example():
     m = rating_matrix(ratings=CLINICAL, criterion="overall")
     # agreeing pairs / pairs: i1 1/3, i2 3/3, i3 0/1, i5 0/1 -> 4/8
@@ -191,127 +164,3 @@ def test_criterion_agreement_matches_packages_on_complete_data():
     )
     assert result.fleiss.kappa == pytest.approx(fleiss_kappa(aggregate_raters(values.T)[0]))
     assert result.cohen[0].kappa == pytest.approx(cohen_kappa_score(values[0], values[1]))
-
-
-def test_invalid_ratings_are_rejected():
-    with pytest.raises(ValueError, match="must be one of"):
-        rating_matrices(ratings=[Rating("c1", "i1", "x", "failed")])
-    with pytest.raises(ValueError, match="twice"):
-        rating_matrices(ratings=[Rating("c1", "i1", "x", "A"), Rating("c1", "i1", "x", "B")])
-
-
-def test_judge_vs_clinicians_hand_example():
-    m = rating_matrix(ratings=CLINICAL, criterion="overall")
-    judge = {"i1": "A", "i2": "B", "i3": "A", "i4": "A", "missing": "B"}
-    result = judge_vs_clinicians(matrix=m, judge=judge, n_resamples=999, seed=1)
-    # items used: i1, i2, i3 (i4 has one clinician, i5 no judge label)
-    assert result.n_items == 3
-    assert (result.judge_clinician.successes, result.judge_clinician.n) == (6, 8)
-    assert (result.clinician_clinician.successes, result.clinician_clinician.n) == (4, 7)
-    assert result.difference == pytest.approx(6 / 8 - 4 / 7)
-    with pytest.raises(ValueError, match="label must be one of"):
-        judge_vs_clinicians(matrix=m, judge={**judge, "unrated": "error"})
-    again = judge_vs_clinicians(matrix=m, judge=judge, n_resamples=999, seed=1)
-    assert (again.difference_ci_low, again.difference_ci_high) == (
-        result.difference_ci_low,
-        result.difference_ci_high,
-    )
-
-
-def test_judge_vs_clinicians_bootstrap_matches_a_manual_item_bootstrap():
-    rng = np.random.default_rng(11)
-    n_items = 60
-    truth = rng.choice(["A", "B"], size=n_items, p=[0.7, 0.3])
-    ratings = []
-    for c in range(4):
-        noisy = np.where(rng.random(n_items) < 0.3, rng.choice(["A", "B", "tie"], size=n_items), truth)
-        ratings += [Rating(c, i, "overall", str(noisy[i])) for i in range(n_items)]
-    judge = {i: str(truth[i]) for i in range(n_items)}
-    m = rating_matrix(ratings=ratings, criterion="overall")
-    result = judge_vs_clinicians(matrix=m, judge=judge, n_resamples=4000, seed=5)
-    assert result.difference_ci_low < result.difference < result.difference_ci_high
-
-    # independent percentile bootstrap over items
-    counts = m.category_counts()
-    codes = np.array([m.code_of(judge[i]) for i in range(n_items)])
-    ja = counts[np.arange(n_items), codes]
-    jn = counts.sum(axis=1)
-    ca = (counts * (counts - 1) // 2).sum(axis=1)
-    cn = jn * (jn - 1) // 2
-    boot = np.random.default_rng(99).integers(0, n_items, size=(4000, n_items))
-    diffs = ja[boot].sum(1) / jn[boot].sum(1) - ca[boot].sum(1) / cn[boot].sum(1)
-    low, high = np.percentile(diffs, [2.5, 97.5])
-    assert result.difference_ci_low == pytest.approx(low, abs=0.02)
-    assert result.difference_ci_high == pytest.approx(high, abs=0.02)
-
-
-def test_position_balance_binomial_test():
-    ratings = [Rating("c1", i, "overall", "A") for i in range(8)]
-    ratings += [Rating("c1", 10 + i, "overall", "B") for i in range(2)]
-    ratings += [Rating("c1", 20, "overall", "tie"), Rating("c1", 21, "overall", None)]
-    ratings += [Rating("c2", 0, "safety", "B"), Rating("c2", 1, "overall", "tie")]
-    result = position_balance(ratings=ratings)
-    c1 = result["c1"]
-    assert (c1.n_a, c1.n_b, c1.n_ties, c1.proportion_a) == (8, 2, 1, 0.8)
-    assert c1.p_value == pytest.approx(2 * (1 + 10 + 45) / 1024)  # exact two-sided binomial
-    assert (c1.ci_low, c1.ci_high) == pytest.approx(wilson_interval(successes=8, n=10))
-    only_overall = position_balance(ratings=ratings, criteria={"overall"})["c2"]
-    assert (only_overall.n_a, only_overall.n_b, only_overall.n_ties) == (0, 0, 1)
-    assert math.isnan(only_overall.p_value)
-
-
-def test_unblind_ratings():
-    ratings = [
-        Rating("c1", "i1", "overall", "A"),
-        Rating("c1", "i2", "overall", "A"),
-        Rating("c1", "i2", "safety", "B"),
-        Rating("c1", "i3", "overall", "tie"),
-        Rating("c1", "i4", "overall", None),
-    ]
-    order = {("c1", "i1"): "A", ("c1", "i2"): "B", ("c1", "i3"): "B"}
-    assert [r.value for r in unblind_ratings(ratings=ratings, model_in_position_a=order)] == [
-        "A",
-        "B",
-        "A",
-        "tie",
-        None,
-    ]
-    with pytest.raises(ValueError, match="display order"):
-        unblind_ratings(ratings=[Rating("c2", "i1", "overall", "A")], model_in_position_a=order)
-
-
-def test_bang_blinding_index_hand_computed():
-    # 6 correct, 2 incorrect, 2 don't know: BI = (2 * 6/8 - 1) * 8/10 = 0.4;
-    # p_c = 0.6, p_i = 0.2: var = (0.24 + 0.16 + 2 * 0.12) / 10 = 0.064.
-    bi = bang_blinding_index(n_correct=6, n_incorrect=2, n_dont_know=2)
-    assert bi.index == pytest.approx(0.4)
-    assert bi.se == pytest.approx(math.sqrt(0.064))
-    assert bi.ci_low == pytest.approx(0.4 - 1.959963984540054 * math.sqrt(0.064))
-    assert bi.ci_high == pytest.approx(0.4 + 1.959963984540054 * math.sqrt(0.064))
-    assert math.isnan(bang_blinding_index(n_correct=0, n_incorrect=0, n_dont_know=0).index)
-
-
-def test_bang_blinding_index_matches_published_example():
-    # Example from the R package BI / BlindingIndex.jl: x = [48 22; 4 30; 330 319] (rows: guess
-    # treatment, guess placebo, don't know; columns: treatment, placebo arm). Published Bang BI:
-    # treatment 0.115 (SE 0.018), placebo 0.022 (SE 0.019).
-    treatment = bang_blinding_index(n_correct=48, n_incorrect=4, n_dont_know=330)
-    placebo = bang_blinding_index(n_correct=30, n_incorrect=22, n_dont_know=319)
-    assert (round(treatment.index, 3), round(treatment.se, 3)) == (0.115, 0.018)
-    assert (round(placebo.index, 3), round(placebo.se, 3)) == (0.022, 0.019)
-    assert (round(treatment.ci_low, 2), round(treatment.ci_high, 2)) == (0.08, 0.15)
-
-    guesses = (
-        [BlindingGuess("c", k, "A", "A") for k in range(48)]
-        + [BlindingGuess("c", k, "B", "A") for k in range(4)]
-        + [BlindingGuess("c", k, None, "A") for k in range(330)]
-        + [BlindingGuess("c", k, "A", "B") for k in range(22)]
-        + [BlindingGuess("c", k, "B", "B") for k in range(30)]
-        + [BlindingGuess("c", k, None, "B") for k in range(319)]
-    )
-    assessment = blinding_assessment(guesses=guesses)
-    assert assessment.by_truth["A"].index == pytest.approx(treatment.index)
-    assert assessment.by_truth["B"].index == pytest.approx(placebo.index)
-    assert assessment.overall.index == pytest.approx((78 - 26) / 753)
-    with pytest.raises(ValueError, match="guess"):
-        blinding_assessment(guesses=[BlindingGuess("c", 1, "model", "A")])

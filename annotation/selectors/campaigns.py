@@ -1,4 +1,4 @@
-"""Reads for human ranking tasks. Annotators only ever see their own tasks and rankings."""
+"""Reads for human ranking campaigns and their tasks. Annotators only see their own tasks and rankings."""
 
 from __future__ import annotations
 

@@ -1,0 +1,78 @@
+"""Parquet copies of an export: ``parquet/<criterion>/{train,test}.parquet``, ``parquet/rankings.parquet``.
+
+Derived files, outside the content hash. Rows are buffered and appended in batches so memory stays
+bounded whatever the export's size.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+PARQUET_BATCH_ROWS = 5000
+
+PAIR_SCHEMA = pa.schema(
+    [
+        ("prompt", pa.string()),
+        ("chosen", pa.string()),
+        ("rejected", pa.string()),
+        ("split", pa.string()),
+        ("question_id", pa.string()),
+        ("criterion", pa.string()),
+        ("chosen_response_id", pa.string()),
+        ("rejected_response_id", pa.string()),
+        ("chosen_origin", pa.string()),
+        ("rejected_origin", pa.string()),
+        ("chosen_score", pa.float64()),
+        ("rejected_score", pa.float64()),
+        ("score_difference", pa.float64()),
+        ("judge_agreement", pa.float64()),
+        ("n_raters", pa.int64()),
+        ("raters", pa.list_(pa.string())),
+        ("strategy", pa.string()),
+    ]
+)
+RANKING_SCHEMA = pa.schema(
+    [
+        ("rater_id", pa.string()),
+        ("rater_kind", pa.string()),
+        ("source", pa.string()),
+        ("question_id", pa.string()),
+        ("split", pa.string()),
+        ("criterion", pa.string()),
+        ("response_ids", pa.list_(pa.string())),
+        ("ranks", pa.list_(pa.int64())),
+    ]
+)
+
+
+def pair_parquet_path(root: Path, criterion: str, split: str) -> Path:
+    """Where the preference pairs of one criterion and split are written under the snapshot root."""
+    return root / "parquet" / criterion / f"{split}.parquet"
+
+
+class ParquetBatches:
+    """Rows buffered in batches of PARQUET_BATCH_ROWS and appended to one Parquet file."""
+
+    def __init__(self, path: Path, schema: pa.Schema) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.schema = schema
+        self.writer = pq.ParquetWriter(str(path), schema)
+        self.rows: list[dict[str, Any]] = []
+
+    def add(self, row: dict[str, Any]) -> None:
+        self.rows.append(row)
+        if len(self.rows) >= PARQUET_BATCH_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.rows:
+            self.writer.write_table(pa.Table.from_pylist(self.rows, schema=self.schema))
+            self.rows = []
+
+    def close(self) -> None:
+        self.flush()
+        self.writer.close()
