@@ -17,6 +17,7 @@ from annotation.services import judging
 from annotation.services.judging import judge_job_create, judge_job_launch
 from core.models import AuditEvent, Job, Status
 from core.services import job_run
+from judges.endpoint import JudgeEndpoint
 
 pytestmark = pytest.mark.django_db
 
@@ -122,15 +123,16 @@ def create_job(*, response_set, mini_criteria, personas, researcher, server, cap
             criteria_set=mini_criteria,
             personas=personas,
             created_by=researcher,
-            base_url=server.url,
-            model="test-model",
-            temperature=0.0,
-            seed=7,
-            timeout_s=0.4,
-            max_retries=1,
-            backoff_base_s=0.01,
-            max_concurrency=4,
-            requests_per_minute=0,
+            endpoint=JudgeEndpoint(
+                base_url=server.url,
+                model="test-model",
+                temperature=0.0,
+                seed=7,
+                timeout_s=0.4,
+                max_retries=1,
+                backoff_base_s=0.01,
+                max_concurrency=4,
+            ),
         )
 
 
