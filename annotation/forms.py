@@ -13,6 +13,7 @@ from annotation.models import (
     Split,
     SplitScope,
 )
+from annotation.services.judging import judge_endpoint_with_defaults
 from annotation.services.snapshots import PAIR_STRATEGIES
 from core.roles import Role
 from criteria.models import CriteriaSet
@@ -139,7 +140,51 @@ class CampaignForm(forms.Form):
         )
 
 
-class JudgeJobForm(forms.Form):
+class JudgeEndpointForm(forms.Form):
+    """The judge endpoint settings, for every form that launches LLM judges.
+
+    A valid form's ``cleaned_data["endpoint"]`` is the :class:`~judges.endpoint.JudgeEndpoint` (what is left
+    empty takes the server's default) in place of the separate fields. The sampling seed is named
+    ``judge_seed`` so that a form may keep ``seed`` for its own randomness.
+    """
+
+    base_url = forms.URLField(
+        max_length=500,
+        required=False,
+        label="Endpoint (OpenAI-compatible)",
+        assume_scheme="https",
+        help_text="Default: the server's JUDGE_API_BASE_URL.",
+    )
+    model = forms.CharField(max_length=200, required=False, help_text="Default: the server's JUDGE_MODEL.")
+    temperature = forms.FloatField(min_value=0, max_value=2, initial=0.0, help_text="The study used 0.")
+    judge_seed = forms.IntegerField(min_value=0, max_value=2**31 - 1, required=False, label="Judge seed")
+    timeout_s = forms.FloatField(
+        min_value=0.1, max_value=3600, required=False, initial=120, label="Timeout per request (s)"
+    )
+    max_retries = forms.IntegerField(min_value=0, max_value=10, required=False, initial=3)
+    max_concurrency = forms.IntegerField(min_value=1, max_value=64, required=False)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["base_url"].initial = settings.JUDGE_API_BASE_URL
+        self.fields["model"].initial = settings.JUDGE_MODEL
+        self.fields["max_concurrency"].initial = settings.JUDGE_MAX_CONCURRENCY
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        chosen = {name: cleaned.pop(name, None) for name in JudgeEndpointForm.base_fields}
+        chosen["seed"] = chosen.pop("judge_seed")
+        if not self.errors:
+            try:
+                cleaned["endpoint"] = judge_endpoint_with_defaults(**chosen)
+            except ValueError as exc:
+                raise forms.ValidationError(str(exc)) from exc
+        return cleaned
+
+
+class JudgeJobForm(JudgeEndpointForm):
+    field_order = ["name", "response_set", "criteria_set", "personas", "split", "max_questions"]
+
     name = forms.CharField(max_length=200)
     response_set = forms.ModelChoiceField(queryset=ResponseSet.objects.filter(state=ResponseSet.State.READY))
     criteria_set = forms.ModelChoiceField(queryset=CriteriaSet.objects.none())
@@ -150,13 +195,6 @@ class JudgeJobForm(forms.Form):
     max_questions = forms.IntegerField(
         min_value=1, required=False, help_text="Judge only the first N questions."
     )
-    base_url = forms.URLField(max_length=500, label="Endpoint (OpenAI-compatible)", assume_scheme="https")
-    model = forms.CharField(max_length=200)
-    temperature = forms.FloatField(min_value=0, max_value=2, initial=0.0, help_text="The study used 0.")
-    seed = forms.IntegerField(min_value=0, required=False)
-    timeout_s = forms.FloatField(min_value=0.1, max_value=3600, initial=120, label="Timeout per request (s)")
-    max_retries = forms.IntegerField(min_value=0, max_value=10, initial=3)
-    max_concurrency = forms.IntegerField(min_value=1, max_value=64)
     shuffle_responses = forms.BooleanField(
         required=False, help_text="Show each persona the responses in its own seeded order (position bias)."
     )
@@ -165,9 +203,6 @@ class JudgeJobForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["criteria_set"].queryset = _current_criteria_sets()
         self.fields["personas"].queryset = JudgePersona.objects.order_by("origin", "split", "id")
-        self.fields["base_url"].initial = settings.JUDGE_API_BASE_URL
-        self.fields["model"].initial = settings.JUDGE_MODEL
-        self.fields["max_concurrency"].initial = settings.JUDGE_MAX_CONCURRENCY
 
 
 class SnapshotForm(forms.Form):

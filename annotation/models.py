@@ -1,10 +1,14 @@
 """Annotation records: question banks, candidate responses, rankings, persona judgements, snapshots."""
 
+import dataclasses
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
 from criteria.models import CriteriaSet
+from judges.endpoint import JudgeEndpoint
 
 # ---- question banks and candidate responses ---------------------------------------------------------
 
@@ -241,11 +245,50 @@ class JudgePersona(models.Model):
         return f"Persona {self.origin}:{self.source_id}"
 
 
-class JudgeJob(models.Model):
-    """Personas x questions x criteria judged by an LLM, with the deterministic settings it ran under.
+#: The JudgeEndpoint settings a record stores: all but the API key, which is never stored.
+ENDPOINT_FIELDS = tuple(field.name for field in dataclasses.fields(JudgeEndpoint) if field.name != "api_key")
 
-    The API key is never stored: it comes from settings.JUDGE_API_KEY when the job runs.
+
+class JudgeEndpointFields(models.Model):
+    """The judge endpoint settings a run was recorded with, and the prompt it used (for provenance).
+
+    Shared by persona judge jobs and head-to-head evaluations, so both store the same fields the same way.
+    The API key is never stored: callers add settings.JUDGE_API_KEY when they build a client.
     """
+
+    base_url = models.URLField(max_length=500, blank=True, help_text="OpenAI-compatible endpoint.")
+    model = models.CharField(max_length=200, blank=True)
+    temperature = models.FloatField(default=0.0)
+    seed = models.IntegerField(null=True, blank=True, help_text="Sampling seed sent to the judge.")
+    max_tokens = models.PositiveIntegerField(null=True, blank=True)
+    json_mode = models.BooleanField(default=True)
+    timeout_s = models.FloatField(default=120.0)
+    max_retries = models.PositiveSmallIntegerField(default=3)
+    backoff_base_s = models.FloatField(default=1.0)
+    max_concurrency = models.PositiveSmallIntegerField(default=4)
+    requests_per_minute = models.FloatField(null=True, blank=True, help_text="Empty or 0: no limit.")
+    prompt_version = models.CharField(max_length=64, blank=True)
+    prompt_template_sha256 = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def endpoint(self) -> JudgeEndpoint:
+        """The recorded settings as a validated :class:`JudgeEndpoint` (without the API key)."""
+        values = {name: getattr(self, name) for name in ENDPOINT_FIELDS}
+        # Rows from before the endpoint type stored 0 for "no limit"; the endpoint says None.
+        values["requests_per_minute"] = values["requests_per_minute"] or None
+        return JudgeEndpoint(**values)
+
+    @staticmethod
+    def endpoint_field_values(endpoint: JudgeEndpoint) -> dict[str, Any]:
+        """The model field values that record `endpoint` (everything but the API key)."""
+        return {name: getattr(endpoint, name) for name in ENDPOINT_FIELDS}
+
+
+class JudgeJob(JudgeEndpointFields):
+    """Personas x questions x criteria judged by an LLM, with the deterministic settings it ran under."""
 
     name = models.CharField(max_length=200)
     response_set = models.ForeignKey(ResponseSet, related_name="judge_jobs", on_delete=models.PROTECT)
@@ -253,22 +296,9 @@ class JudgeJob(models.Model):
     personas = models.ManyToManyField(JudgePersona, related_name="judge_jobs")
     split = models.CharField(max_length=5, choices=SplitScope, default=SplitScope.ALL)
     max_questions = models.PositiveIntegerField(null=True, blank=True)
-    base_url = models.URLField(max_length=500)
-    model = models.CharField(max_length=200)
-    temperature = models.FloatField(default=0.0)
-    seed = models.IntegerField(null=True, blank=True)
-    max_tokens = models.PositiveIntegerField(null=True, blank=True)
-    json_mode = models.BooleanField(default=True)
-    timeout_s = models.FloatField(default=120.0)
-    max_retries = models.PositiveSmallIntegerField(default=3)
-    backoff_base_s = models.FloatField(default=1.0)
-    max_concurrency = models.PositiveSmallIntegerField(default=4)
-    requests_per_minute = models.FloatField(null=True, blank=True)
     shuffle_responses = models.BooleanField(
         default=False, help_text="Show each persona the responses in a seeded random order (position bias)."
     )
-    prompt_version = models.CharField(max_length=64)
-    prompt_template_sha256 = models.CharField(max_length=64)
     job = models.ForeignKey(
         "core.Job",
         null=True,

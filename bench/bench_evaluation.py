@@ -154,6 +154,7 @@ def fill_comparisons(evaluation, question_ids, personas, criteria, rng) -> int:
 
 
 def bench_study(rng) -> None:
+    from annotation.services.judging import judge_endpoint_with_defaults
     from core.roles import Role
     from criteria.models import CriteriaSet
     from evaluation.models import StudyAssignment, StudyRating
@@ -183,7 +184,7 @@ def bench_study(rng) -> None:
         judge_kind="persona",
         personas=personas,
         created_by=researcher,
-        base_url="http://127.0.0.1:9/v1",
+        endpoint=judge_endpoint_with_defaults(base_url="http://127.0.0.1:9/v1"),
         launch=False,
     )
     fill_comparisons(evaluation, question_ids, personas, criteria, rng)
@@ -237,6 +238,7 @@ def bench_study(rng) -> None:
 
 
 def bench_matrix(rng, *, n_models: int, n_questions: int, n_personas: int) -> None:
+    from annotation.services.judging import judge_endpoint_with_defaults
     from criteria.models import CriteriaSet
     from evaluation.selectors.evaluations import evaluation_pairs, pair_head_to_heads
     from evaluation.services.evaluations import evaluation_create, evaluation_results_compute
@@ -254,7 +256,7 @@ def bench_matrix(rng, *, n_models: int, n_questions: int, n_personas: int) -> No
         judge_kind="persona",
         personas=personas,
         created_by=researcher,
-        base_url="http://127.0.0.1:9/v1",
+        endpoint=judge_endpoint_with_defaults(base_url="http://127.0.0.1:9/v1"),
         launch=False,
     )
     n = fill_comparisons(evaluation, question_ids, personas, criteria_set.criterion_keys, rng)

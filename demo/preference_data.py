@@ -29,7 +29,7 @@ from annotation.models import (
 )
 from annotation.selectors.responses import rankable_questions
 from annotation.services.banks import question_bank_import
-from annotation.services.judging import judge_job_create, judgement_record
+from annotation.services.judging import judge_endpoint_with_defaults, judge_job_create, judgement_record
 from annotation.services.personas import judge_personas_import
 from annotation.services.ranking import ranking_campaign_create
 from annotation.services.snapshots import snapshot_freeze, snapshot_spec_build
@@ -160,8 +160,7 @@ def demo_seed(*, seed: int = 0) -> dict[str, Any]:
             criteria_set=criteria_set,
             personas=personas,
             created_by=actor,
-            base_url="http://127.0.0.1:9/v1",
-            model=SYNTHETIC_MODEL,
+            endpoint=judge_endpoint_with_defaults(base_url="http://127.0.0.1:9/v1", model=SYNTHETIC_MODEL),
             launch=False,
         )
     leaning = {

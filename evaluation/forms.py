@@ -1,9 +1,9 @@
 """Forms for researchers (evaluations, clinician studies) and clinicians (ratings, the blinding question)."""
 
 from django import forms
-from django.conf import settings
 from django.contrib.auth import get_user_model
 
+from annotation.forms import JudgeEndpointForm
 from annotation.models import JudgePersona, ResponseSet, Split, SplitScope
 from core.roles import Role
 from criteria.models import CriteriaSet
@@ -23,7 +23,9 @@ def _ready_response_sets():
     )
 
 
-class EvaluationForm(forms.Form):
+class EvaluationForm(JudgeEndpointForm):
+    field_order = ["name", "criteria_set", "response_sets", "labels", "judge_kind", "personas"]
+
     name = forms.CharField(max_length=200)
     criteria_set = forms.ModelChoiceField(queryset=_current_criteria_sets(), to_field_name="key")
     response_sets = forms.ModelMultipleChoiceField(
@@ -45,11 +47,6 @@ class EvaluationForm(forms.Form):
         required=False,
         help_text="Test-split personas (persona judges only).",
     )
-    model = forms.CharField(max_length=200, required=False, help_text="Default: the server's JUDGE_MODEL.")
-    base_url = forms.URLField(
-        max_length=500, required=False, assume_scheme="http", help_text="Default: JUDGE_API_BASE_URL."
-    )
-    temperature = forms.FloatField(min_value=0.0, max_value=2.0, initial=0.0)
     reward_runs = forms.ModelMultipleChoiceField(
         queryset=reward_runs_available(),
         required=False,
@@ -63,7 +60,9 @@ class EvaluationForm(forms.Form):
         required=False, help_text="Judge each pair in both orders (twice the calls)."
     )
     vote_rule = forms.ChoiceField(choices=VoteRule.choices, initial=VoteRule.PLURALITY)
-    seed = forms.IntegerField(min_value=0, max_value=2**31 - 1, initial=0)
+    seed = forms.IntegerField(
+        min_value=0, max_value=2**31 - 1, initial=0, help_text="Seeds the recorded presentation order."
+    )
     launch = forms.BooleanField(required=False, initial=True, label="Launch now")
 
     def clean_labels(self) -> list[str] | None:
@@ -75,8 +74,7 @@ class EvaluationForm(forms.Form):
         data["response_sets"] = sorted(data["response_sets"], key=lambda rs: rs.name)
         data["personas"] = list(data["personas"])
         data["reward_runs"] = list(data["reward_runs"])
-        data["base_url"] = data["base_url"] or settings.JUDGE_API_BASE_URL
-        data["model"] = data["model"] or settings.JUDGE_MODEL
+        data["order_seed"] = data.pop("seed")
         return data
 
 

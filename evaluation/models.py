@@ -18,7 +18,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from annotation.models import SplitScope
+from annotation.models import JudgeEndpointFields, SplitScope
 
 TOKEN_BYTES = 18
 
@@ -45,8 +45,11 @@ class Side(models.TextChoices):
     B = "B", "B"
 
 
-class Evaluation(models.Model):
-    """Head-to-head evaluation of two or more models (response sets) on the same questions."""
+class Evaluation(JudgeEndpointFields):
+    """Head-to-head evaluation of two or more models (response sets) on the same questions.
+
+    The judge endpoint fields apply to LLM persona judges and are blank for reward-model judges.
+    """
 
     name = models.CharField(max_length=200)
     criteria_set = models.ForeignKey(
@@ -62,22 +65,9 @@ class Evaluation(models.Model):
         default=False, help_text="Judge every pair in both presentation orders to cancel position bias."
     )
     vote_rule = models.CharField(max_length=16, choices=VoteRule, default=VoteRule.PLURALITY)
-    seed = models.IntegerField(default=0, help_text="Seeds the recorded random presentation order.")
+    order_seed = models.IntegerField(default=0, help_text="Seeds the recorded random presentation order.")
     # LLM persona judges
     personas = models.ManyToManyField("annotation.JudgePersona", related_name="evaluations", blank=True)
-    base_url = models.URLField(max_length=500, blank=True)
-    model = models.CharField(max_length=200, blank=True)
-    temperature = models.FloatField(default=0.0)
-    judge_seed = models.IntegerField(null=True, blank=True)
-    max_tokens = models.PositiveIntegerField(null=True, blank=True)
-    json_mode = models.BooleanField(default=True)
-    timeout_s = models.FloatField(default=120.0)
-    max_retries = models.PositiveSmallIntegerField(default=3)
-    backoff_base_s = models.FloatField(default=1.0)
-    max_concurrency = models.PositiveSmallIntegerField(default=4)
-    requests_per_minute = models.FloatField(null=True, blank=True)
-    prompt_version = models.CharField(max_length=64, blank=True)
-    prompt_template_sha256 = models.CharField(max_length=64, blank=True)
     # Reward-model judges
     reward_runs = models.ManyToManyField(
         "training_worker.TrainingRun", related_name="evaluations_judged", blank=True
@@ -113,8 +103,8 @@ class Evaluation(models.Model):
         return self.name
 
 
-class EvaluationModel(models.Model):
-    """One model in an evaluation: a response set and the label figures use for it."""
+class Entrant(models.Model):
+    """One model entered in an evaluation: a response set and the label figures use for it."""
 
     evaluation = models.ForeignKey(Evaluation, related_name="entrants", on_delete=models.CASCADE)
     response_set = models.ForeignKey("annotation.ResponseSet", related_name="+", on_delete=models.PROTECT)
@@ -143,8 +133,8 @@ class Comparison(models.Model):
 
     evaluation = models.ForeignKey(Evaluation, related_name="comparisons", on_delete=models.CASCADE)
     question = models.ForeignKey("annotation.Question", related_name="+", on_delete=models.PROTECT)
-    model_a = models.ForeignKey(EvaluationModel, related_name="+", on_delete=models.CASCADE)
-    model_b = models.ForeignKey(EvaluationModel, related_name="+", on_delete=models.CASCADE)
+    model_a = models.ForeignKey(Entrant, related_name="+", on_delete=models.CASCADE)
+    model_b = models.ForeignKey(Entrant, related_name="+", on_delete=models.CASCADE)
     judge_key = models.CharField(max_length=40, help_text="'persona:<id>' or 'reward_models'.")
     persona = models.ForeignKey(
         "annotation.JudgePersona", null=True, blank=True, related_name="+", on_delete=models.PROTECT

@@ -1,4 +1,5 @@
-"""LLM judges, Django-free: the OpenAI-compatible client, and the versioned ranking and pairwise prompts.
+"""LLM judges, Django-free: the endpoint settings, the OpenAI-compatible client, and the versioned ranking
+and pairwise prompts.
 
 Used by persona judge jobs (annotation) and head-to-head evaluations (evaluation); imports no Django.
 """

@@ -1,9 +1,10 @@
 """HTTP client for persona judges behind any OpenAI-compatible chat-completions endpoint.
 
 Works with OpenAI (``https://api.openai.com/v1``), vLLM (``http://host:8000/v1``) and Ollama
-(``http://host:11434/v1``): it POSTs ``{base_url}/chat/completions`` with ``model``, ``messages``,
-``temperature`` (0 by default, as in the study) and optionally ``seed``, ``max_tokens`` and
-``response_format={"type": "json_object"}`` (``json_mode``; turn it off for servers that reject it).
+(``http://host:11434/v1``). Built from a :class:`~judges.endpoint.JudgeEndpoint`, it POSTs
+``{base_url}/chat/completions`` with ``model``, ``messages``, ``temperature`` (0 by default, as in the study)
+and optionally ``seed``, ``max_tokens`` and ``response_format={"type": "json_object"}`` (``json_mode``; turn
+it off for servers that reject it).
 
 Reliability rules
 -----------------
@@ -37,10 +38,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from judges.endpoint import JudgeEndpoint
 from judges.ranking import (
     PROMPT_TEMPLATE_SHA256,
     PROMPT_VERSION,
@@ -50,6 +52,9 @@ from judges.ranking import (
     criteria_from_dicts,
     parse_rankings,
 )
+
+if TYPE_CHECKING:  # the pairwise module builds on this one; its error type is only named for the checker
+    from judges.pairwise import VerdictParseError
 
 __all__ = ["AttemptRecord", "JudgeClient", "JudgeItem", "JudgeOutcome", "RateLimiter"]
 
@@ -213,49 +218,30 @@ class JudgeClient:
 
     def __init__(
         self,
+        endpoint: JudgeEndpoint,
         *,
-        base_url: str,
-        model: str,
-        api_key: str | None = None,
-        temperature: float = 0.0,
-        timeout_s: float = 120.0,
-        max_retries: int = 3,
-        backoff_base_s: float = 1.0,
         backoff_max_s: float = 60.0,
         jitter: bool = True,
-        max_concurrency: int = 4,
-        requests_per_minute: float | None = None,
-        seed: int | None = None,
-        max_tokens: int | None = None,
-        json_mode: bool = True,
         extra_headers: Mapping[str, str] | None = None,
     ) -> None:
-        if not base_url.startswith(("http://", "https://")):
-            raise ValueError("base_url must start with http:// or https://")
-        if not model:
-            raise ValueError("model is required")
-        if max_retries < 0 or max_concurrency < 1 or timeout_s <= 0 or backoff_base_s < 0:
-            raise ValueError(
-                "max_retries >= 0, max_concurrency >= 1, timeout_s > 0 and backoff_base_s >= 0 required"
-            )
-        self.base_url = base_url.rstrip("/")
-        self.endpoint = f"{self.base_url}/chat/completions"
-        self.model = model
-        self.temperature = float(temperature)
-        self.timeout_s = float(timeout_s)
-        self.max_retries = int(max_retries)
-        self.backoff_base_s = float(backoff_base_s)
+        self.base_url = endpoint.base_url.rstrip("/")
+        self.completions_url = f"{self.base_url}/chat/completions"
+        self.model = endpoint.model
+        self.temperature = float(endpoint.temperature)
+        self.timeout_s = float(endpoint.timeout_s)
+        self.max_retries = endpoint.max_retries
+        self.backoff_base_s = float(endpoint.backoff_base_s)
         self.backoff_max_s = float(backoff_max_s)
         self.jitter = jitter
-        self.max_concurrency = int(max_concurrency)
-        self.seed = seed
-        self.max_tokens = max_tokens
-        self.json_mode = json_mode
-        self._rate_limiter = RateLimiter(requests_per_minute)
+        self.max_concurrency = endpoint.max_concurrency
+        self.seed = endpoint.seed
+        self.max_tokens = endpoint.max_tokens
+        self.json_mode = endpoint.json_mode
+        self._rate_limiter = RateLimiter(endpoint.requests_per_minute)
         self._random = random.Random()  # jitter only; not security-sensitive
         headers = {"Content-Type": "application/json", **(extra_headers or {})}
-        if api_key:
-            headers["Authorization"] = f"Bearer {api_key}"
+        if endpoint.api_key:
+            headers["Authorization"] = f"Bearer {endpoint.api_key}"
         self._http = httpx.Client(
             timeout=httpx.Timeout(self.timeout_s),
             headers=headers,
@@ -327,7 +313,7 @@ class JudgeClient:
         messages: list[dict[str, str]],
         *,
         parse: Callable[[str | None], Any],
-        parse_errors: tuple[type[Exception], ...],
+        parse_errors: tuple[type[RankingParseError | VerdictParseError], ...],
         item_id: str | None = None,
     ) -> Exchange:
         """Send one chat request and parse its answer, retrying with backoff; never raises for remote faults.
@@ -382,7 +368,7 @@ class JudgeClient:
                 total_attempts,
                 last_failure.kind,
                 self.model,
-                self.endpoint,
+                self.completions_url,
                 item_id,
             )
             if not last_failure.retryable or attempt == total_attempts:
@@ -463,7 +449,7 @@ class JudgeClient:
 
     def _attempt(self, payload: dict[str, Any]) -> tuple[str | None, dict[str, Any] | None, int]:
         try:
-            response = self._http.post(self.endpoint, json=payload)
+            response = self._http.post(self.completions_url, json=payload)
         except httpx.TimeoutException as exc:
             raise AttemptFailure("timeout", f"{type(exc).__name__} after {self.timeout_s:g}s") from None
         except httpx.TransportError as exc:

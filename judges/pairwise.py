@@ -20,7 +20,7 @@ Any change to the wording or the format must bump :data:`PROMPT_VERSION`.
 
 The client
 ----------
-:class:`PairwiseJudgeClient` extends :class:`judges.JudgeClient` and reuses all of its transport
+:class:`PairwiseJudgeClient` extends :class:`judges.client.JudgeClient` and reuses all of its transport
 through :meth:`JudgeClient.exchange`: the HTTP call and its error classification, retry with backoff and
 ``Retry-After``, the rate limiter, and ``judge_many``'s bounded thread pool. Only the prompt and the parser
 differ; tests/evaluation/test_pairwise_judge.py exercises it over real sockets.
@@ -213,7 +213,7 @@ class PairwiseOutcome:
 class PairwiseJudgeClient(JudgeClient):
     """A :class:`JudgeClient` that asks for pairwise verdicts; items carry exactly two responses.
 
-    ``judge_many`` is inherited: pass :class:`~judges.JudgeItem` objects whose ``responses`` are
+    ``judge_many`` is inherited: pass :class:`~judges.client.JudgeItem` objects whose ``responses`` are
     ``[text shown as Response A, text shown as Response B]``.
     """
 

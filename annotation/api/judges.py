@@ -7,9 +7,14 @@ from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotation.models import JudgeJob, JudgePersona, ResponseSet, SplitScope
+from annotation.models import ENDPOINT_FIELDS, JudgeJob, JudgePersona, ResponseSet, SplitScope
 from annotation.selectors.judging import judge_jobs_list
-from annotation.services.judging import judge_job_cancel, judge_job_create, judge_job_launch
+from annotation.services.judging import (
+    judge_endpoint_with_defaults,
+    judge_job_cancel,
+    judge_job_create,
+    judge_job_launch,
+)
 from core.api import StrictSerializer
 from core.permissions import IsResearcher
 from criteria.models import CriteriaSet
@@ -57,7 +62,47 @@ class JudgeJobSerializer(serializers.ModelSerializer):
         ]
 
 
-class JudgeJobCreateSerializer(StrictSerializer):
+class JudgeEndpointSerializer(StrictSerializer):
+    """The judge endpoint settings, for every API that launches LLM judges.
+
+    ``validated_data["endpoint"]`` is the :class:`~judges.endpoint.JudgeEndpoint` (what is left out takes
+    the server's default) in place of the separate fields.
+    """
+
+    base_url = serializers.URLField(max_length=500, required=False, help_text="Default: JUDGE_API_BASE_URL.")
+    model = serializers.CharField(max_length=200, required=False, help_text="Default: JUDGE_MODEL.")
+    temperature = serializers.FloatField(min_value=0.0, max_value=2.0, default=0.0)
+    seed = serializers.IntegerField(
+        min_value=0,
+        max_value=2**31 - 1,
+        required=False,
+        allow_null=True,
+        help_text="The judge's sampling seed.",
+    )
+    max_tokens = serializers.IntegerField(min_value=1, max_value=100_000, required=False, allow_null=True)
+    timeout_s = serializers.FloatField(min_value=0.1, max_value=3600, default=120.0)
+    max_retries = serializers.IntegerField(min_value=0, max_value=10, default=3)
+    max_concurrency = serializers.IntegerField(min_value=1, max_value=64, required=False)
+    requests_per_minute = serializers.FloatField(
+        min_value=0,
+        max_value=100_000,
+        required=False,
+        allow_null=True,
+        help_text="Default: JUDGE_REQUESTS_PER_MINUTE; 0: no client-side limit.",
+    )
+
+    def validate(self, attrs: dict) -> dict:
+        attrs = super().validate(attrs)
+        # Keyed by JudgeEndpoint field (a subclass may expose one under another name through `source`).
+        chosen = {name: attrs.pop(name, None) for name in ENDPOINT_FIELDS}
+        try:
+            attrs["endpoint"] = judge_endpoint_with_defaults(**chosen)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from exc
+        return attrs
+
+
+class JudgeJobCreateSerializer(JudgeEndpointSerializer):
     name = serializers.CharField(max_length=200)
     response_set = serializers.IntegerField(min_value=1, max_value=2**62)
     criteria_set = serializers.SlugField(
@@ -73,14 +118,6 @@ class JudgeJobCreateSerializer(StrictSerializer):
     max_questions = serializers.IntegerField(
         min_value=1, max_value=10_000_000, required=False, allow_null=True
     )
-    base_url = serializers.URLField(max_length=500, required=False, help_text="Default: JUDGE_API_BASE_URL.")
-    model = serializers.CharField(max_length=200, required=False, help_text="Default: JUDGE_MODEL.")
-    temperature = serializers.FloatField(min_value=0.0, max_value=2.0, default=0.0)
-    seed = serializers.IntegerField(min_value=0, max_value=2**31 - 1, required=False, allow_null=True)
-    max_tokens = serializers.IntegerField(min_value=1, max_value=100_000, required=False, allow_null=True)
-    timeout_s = serializers.FloatField(min_value=0.1, max_value=3600, default=120.0)
-    max_retries = serializers.IntegerField(min_value=0, max_value=10, default=3)
-    max_concurrency = serializers.IntegerField(min_value=1, max_value=64, required=False)
     shuffle_responses = serializers.BooleanField(default=False)
 
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict
-from typing import Any
+from dataclasses import asdict, replace
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -34,14 +34,37 @@ from core.models import TERMINAL_STATUSES, Job
 from core.services import JobProgress, audit_record, job_cancel, job_create
 from criteria.models import CriteriaSet
 from judges.client import JudgeClient, JudgeItem, JudgeOutcome
+from judges.endpoint import JudgeEndpoint
 from judges.ranking import PROMPT_TEMPLATE_SHA256, PROMPT_VERSION
 
 JUDGE_JOB_KIND = "annotation.judge"
 QUESTION_CHUNK = 100
 
+JudgeClientT = TypeVar("JudgeClientT", bound=JudgeClient)
+
 
 class JudgeJobError(ApplicationError):
     """A judge job that cannot be created or launched as asked."""
+
+
+def judge_endpoint_with_defaults(**values: Any) -> JudgeEndpoint:
+    """A :class:`JudgeEndpoint` from the settings a researcher chose (keyword arguments named as its fields).
+
+    What is left out or None takes a default: the server's settings.JUDGE_API_BASE_URL, JUDGE_MODEL,
+    JUDGE_MAX_CONCURRENCY and JUDGE_REQUESTS_PER_MINUTE, else the endpoint's own. A rate of 0 requests per
+    minute means no client-side limit. Raises ``ValueError`` for an invalid setting.
+    """
+    chosen = {name: value for name, value in values.items() if value is not None}
+    requests_per_minute = chosen.pop("requests_per_minute", settings.JUDGE_REQUESTS_PER_MINUTE)
+    return JudgeEndpoint(
+        **{
+            **chosen,
+            "base_url": (chosen.get("base_url") or settings.JUDGE_API_BASE_URL).strip(),
+            "model": (chosen.get("model") or settings.JUDGE_MODEL).strip(),
+            "max_concurrency": chosen.get("max_concurrency") or settings.JUDGE_MAX_CONCURRENCY,
+            "requests_per_minute": requests_per_minute or None,
+        }
+    )
 
 
 def judge_job_create(
@@ -51,36 +74,19 @@ def judge_job_create(
     criteria_set: CriteriaSet,
     personas: Sequence[JudgePersona],
     created_by: AbstractBaseUser,
+    endpoint: JudgeEndpoint,
     split: str = SplitScope.ALL,
     max_questions: int | None = None,
-    base_url: str | None = None,
-    model: str | None = None,
-    temperature: float = 0.0,
-    seed: int | None = None,
-    max_tokens: int | None = None,
-    json_mode: bool = True,
-    timeout_s: float = 120.0,
-    max_retries: int = 3,
-    backoff_base_s: float = 1.0,
-    max_concurrency: int | None = None,
-    requests_per_minute: float | None = None,
     shuffle_responses: bool = False,
     launch: bool = True,
 ) -> JudgeJob:
-    """Record a judge job with its deterministic settings (endpoint and model default to settings.JUDGE_*)
-    and, unless `launch` is false, queue it."""
+    """Record a judge job with its endpoint settings and prompt version and, unless `launch` is false,
+    queue it. The endpoint's API key is not stored: the job reads settings.JUDGE_API_KEY when it runs."""
     personas = list(personas)
     if not personas:
         raise JudgeJobError("Choose at least one persona.")
     if split not in SplitScope.values:
         raise JudgeJobError(f"Unknown split {split!r}.")
-    base_url = (base_url or settings.JUDGE_API_BASE_URL).strip()
-    if not base_url.startswith(("http://", "https://")):
-        raise JudgeJobError("The judge endpoint must start with http:// or https://.")
-    if not 0.0 <= temperature <= 2.0:
-        raise JudgeJobError("Temperature must be between 0 and 2.")
-    if timeout_s <= 0 or max_retries < 0 or backoff_base_s < 0:
-        raise JudgeJobError("Timeout must be positive; retries and backoff must not be negative.")
     if not rankable_questions(response_set=response_set, split=split).exists():
         raise JudgeJobError("This response set has no question with at least two responses in that split.")
     with transaction.atomic():
@@ -90,19 +96,7 @@ def judge_job_create(
             criteria_set=criteria_set,
             split=split,
             max_questions=max_questions,
-            base_url=base_url,
-            model=(model or settings.JUDGE_MODEL).strip(),
-            temperature=temperature,
-            seed=seed,
-            max_tokens=max_tokens,
-            json_mode=json_mode,
-            timeout_s=timeout_s,
-            max_retries=max_retries,
-            backoff_base_s=backoff_base_s,
-            max_concurrency=max_concurrency or settings.JUDGE_MAX_CONCURRENCY,
-            requests_per_minute=(
-                requests_per_minute if requests_per_minute is not None else settings.JUDGE_REQUESTS_PER_MINUTE
-            ),
+            **JudgeJob.endpoint_field_values(endpoint),
             shuffle_responses=shuffle_responses,
             prompt_version=PROMPT_VERSION,
             prompt_template_sha256=PROMPT_TEMPLATE_SHA256,
@@ -116,7 +110,7 @@ def judge_job_create(
             detail={
                 "model": judge_job.model,
                 "base_url": judge_job.base_url,
-                "temperature": temperature,
+                "temperature": judge_job.temperature,
                 "personas": len(personas),
                 "prompt_version": PROMPT_VERSION,
             },
@@ -178,24 +172,9 @@ def _shown_order(judge_job: JudgeJob, persona_id: int, question_id: int, canonic
     return order
 
 
-def judge_client_for(
-    record: Any, *, seed: int | None, client_class: type[JudgeClient] = JudgeClient
-) -> JudgeClient:
-    """A judge client with the endpoint settings a job or evaluation recorded; the key comes from settings."""
-    return client_class(
-        base_url=record.base_url,
-        model=record.model,
-        api_key=settings.JUDGE_API_KEY or None,
-        temperature=record.temperature,
-        timeout_s=record.timeout_s,
-        max_retries=record.max_retries,
-        backoff_base_s=record.backoff_base_s,
-        max_concurrency=record.max_concurrency,
-        requests_per_minute=record.requests_per_minute or None,
-        seed=seed,
-        max_tokens=record.max_tokens,
-        json_mode=record.json_mode,
-    )
+def judge_client_for(endpoint: JudgeEndpoint, *, client_class: type[JudgeClientT]) -> JudgeClientT:
+    """A judge client for a recorded endpoint, with the API key from settings (never stored with a record)."""
+    return client_class(replace(endpoint, api_key=settings.JUDGE_API_KEY or None))
 
 
 def judgement_record(
@@ -308,7 +287,7 @@ def judge_job_run(*, judge_job: JudgeJob, progress: JobProgress) -> dict[str, An
             counts["ok" if outcome.ok else "failed"] += 1
         progress.advance()
 
-    client = judge_client_for(judge_job, seed=judge_job.seed)
+    client = judge_client_for(judge_job.endpoint, client_class=JudgeClient)
     criteria = criteria_dicts(judge_job.criteria_set)
     with client:
         client.judge_many(

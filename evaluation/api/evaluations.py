@@ -6,6 +6,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from annotation.api.judges import JudgeEndpointSerializer
 from annotation.models import JudgePersona, ResponseSet, SplitScope
 from core.api import StrictSerializer
 from core.permissions import IsResearcher
@@ -28,7 +29,7 @@ from training_worker.models import TrainingRun
 ID = {"min_value": 1, "max_value": 2**62}
 
 
-class EvaluationModelSerializer(serializers.Serializer):
+class EntrantSerializer(serializers.Serializer):
     label = serializers.CharField()
     response_set = serializers.IntegerField(source="response_set_id")
     position = serializers.IntegerField()
@@ -50,7 +51,7 @@ class EvaluationSerializer(serializers.Serializer):
     status = serializers.CharField(source="job.status", default="created")
     progress_done = serializers.IntegerField(source="job.progress_done", default=0)
     progress_total = serializers.IntegerField(source="job.progress_total", default=0)
-    models = EvaluationModelSerializer(source="entrants.all", many=True)
+    models = EntrantSerializer(source="entrants.all", many=True)
     results_computed_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()
 
@@ -62,7 +63,7 @@ class EvaluationDetailSerializer(EvaluationSerializer):
     provenance = serializers.DictField(read_only=True)
 
 
-class EvaluationCreateSerializer(StrictSerializer):
+class EvaluationCreateSerializer(JudgeEndpointSerializer):
     name = serializers.CharField(max_length=200)
     criteria_set = serializers.SlugField(max_length=64, help_text="Key of a criteria set (current version).")
     response_sets = serializers.ListField(
@@ -85,17 +86,12 @@ class EvaluationCreateSerializer(StrictSerializer):
     response_index = serializers.IntegerField(min_value=0, max_value=999, default=0)
     both_orders = serializers.BooleanField(default=False)
     vote_rule = serializers.ChoiceField(choices=VoteRule.choices, default=VoteRule.PLURALITY)
-    seed = serializers.IntegerField(min_value=0, max_value=2**31 - 1, default=0)
-    base_url = serializers.URLField(max_length=500, required=False, help_text="Default: JUDGE_API_BASE_URL.")
-    model = serializers.CharField(max_length=200, required=False, help_text="Default: JUDGE_MODEL.")
-    temperature = serializers.FloatField(min_value=0.0, max_value=2.0, default=0.0)
-    judge_seed = serializers.IntegerField(min_value=0, max_value=2**31 - 1, required=False, allow_null=True)
-    max_tokens = serializers.IntegerField(min_value=1, max_value=100_000, required=False, allow_null=True)
-    timeout_s = serializers.FloatField(min_value=0.1, max_value=3600, default=120.0)
-    max_retries = serializers.IntegerField(min_value=0, max_value=10, default=3)
-    max_concurrency = serializers.IntegerField(min_value=1, max_value=64, required=False)
-    requests_per_minute = serializers.FloatField(
-        min_value=0, max_value=100_000, required=False, allow_null=True, help_text="0: no client-side limit."
+    # In this API `seed` has always seeded the presentation order and `judge_seed` the judge's sampling.
+    seed = serializers.IntegerField(
+        source="order_seed", min_value=0, max_value=2**31 - 1, default=0, help_text="Presentation order."
+    )
+    judge_seed = serializers.IntegerField(
+        source="seed", min_value=0, max_value=2**31 - 1, required=False, allow_null=True
     )
     tie_margin = serializers.FloatField(min_value=0.0, max_value=1e6, default=0.0)
     launch = serializers.BooleanField(default=True)

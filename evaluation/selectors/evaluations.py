@@ -21,7 +21,7 @@ from django.db.models import Count, Q, QuerySet
 
 from annotation.models import CandidateResponse, Question, ResponseSet, SplitScope
 from core.models import Status
-from evaluation.models import Comparison, Evaluation, EvaluationModel, JudgeKind
+from evaluation.models import Comparison, Entrant, Evaluation, JudgeKind
 from evaluation.stats.winrates import (
     HeadToHead,
     PositionJudgement,
@@ -68,11 +68,11 @@ def shared_questions(
     return questions.order_by("position")
 
 
-def evaluation_entrants(*, evaluation: Evaluation) -> list[EvaluationModel]:
+def evaluation_entrants(*, evaluation: Evaluation) -> list[Entrant]:
     return list(evaluation.entrants.select_related("response_set").order_by("position"))
 
 
-def evaluation_pairs(*, evaluation: Evaluation) -> list[tuple[EvaluationModel, EvaluationModel]]:
+def evaluation_pairs(*, evaluation: Evaluation) -> list[tuple[Entrant, Entrant]]:
     """Every unordered pair of models, the earlier one (by position) as model A."""
     return list(combinations(evaluation_entrants(evaluation=evaluation), 2))
 
@@ -101,7 +101,9 @@ def first_models(*, evaluation: Evaluation, question_id: int, pair: tuple[int, i
     draws the same order for the same item, so the unique key still finds it)."""
     if evaluation.both_orders:
         return ("A", "B")
-    draw = random.Random(f"{evaluation.pk}:{evaluation.seed}:{pair[0]}:{pair[1]}:{question_id}:{judge_key}")
+    draw = random.Random(
+        f"{evaluation.pk}:{evaluation.order_seed}:{pair[0]}:{pair[1]}:{question_id}:{judge_key}"
+    )
     return ("A" if draw.random() < 0.5 else "B",)
 
 
@@ -158,7 +160,7 @@ def failed_comparisons(*, evaluation: Evaluation, limit: int = 50) -> QuerySet[C
 
 def _counted_head_to_heads(
     evaluation: Evaluation,
-    pairs: list[tuple[EvaluationModel, EvaluationModel]],
+    pairs: list[tuple[Entrant, Entrant]],
     criteria: list[str],
 ) -> list[HeadToHead]:
     aggregates = {
@@ -236,7 +238,7 @@ def _position_judgements(
 
 def _resolved_head_to_heads(
     evaluation: Evaluation,
-    pairs: list[tuple[EvaluationModel, EvaluationModel]],
+    pairs: list[tuple[Entrant, Entrant]],
     criteria: list[str],
 ) -> list[HeadToHead]:
     results = []
@@ -260,7 +262,7 @@ def _resolved_head_to_heads(
 def pair_head_to_heads(
     *,
     evaluation: Evaluation,
-    pairs: list[tuple[EvaluationModel, EvaluationModel]] | None = None,
+    pairs: list[tuple[Entrant, Entrant]] | None = None,
 ) -> list[HeadToHead]:
     """Per model pair: majority vote over judges per question, then win rates per criterion."""
     pairs = evaluation_pairs(evaluation=evaluation) if pairs is None else pairs
@@ -349,7 +351,7 @@ def evaluation_provenance(*, evaluation: Evaluation) -> dict[str, Any]:
             model=evaluation.model,
             base_url=evaluation.base_url,
             temperature=evaluation.temperature,
-            seed=evaluation.judge_seed,
+            seed=evaluation.seed,
             personas=evaluation.personas.count(),
             prompt_version=evaluation.prompt_version,
             prompt_template_sha256=evaluation.prompt_template_sha256,

@@ -15,7 +15,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -27,7 +26,7 @@ from core.errors import ApplicationError
 from core.models import TERMINAL_STATUSES, Job, Status
 from core.services import JobProgress, audit_record, job_cancel, job_create
 from criteria.models import CriteriaSet
-from evaluation.models import Comparison, Evaluation, EvaluationModel, JudgeKind, VoteRule
+from evaluation.models import Comparison, Entrant, Evaluation, JudgeKind, VoteRule
 from evaluation.selectors.evaluations import (
     done_keys,
     evaluation_counts,
@@ -44,6 +43,7 @@ from evaluation.selectors.evaluations import (
 )
 from evaluation.stats.winrates import WinRateResult, empathy_safety_front, to_model_outcome, win_rate_matrix
 from judges.client import JudgeItem
+from judges.endpoint import JudgeEndpoint
 from judges.pairwise import (
     PROMPT_TEMPLATE_SHA256,
     PROMPT_VERSION,
@@ -89,7 +89,7 @@ def _check_judges(
     personas: Sequence[JudgePersona],
     reward_runs: Sequence[TrainingRun],
     criteria_set: CriteriaSet,
-    base_url: str,
+    endpoint: JudgeEndpoint | None,
     errors: dict[str, str],
 ) -> None:
     if judge_kind == JudgeKind.PERSONA:
@@ -97,8 +97,8 @@ def _check_judges(
             errors["personas"] = "Choose at least one test persona."
         elif any(persona.split != Split.TEST for persona in personas):
             errors["personas"] = "Only test-split personas may judge an evaluation."
-        if not base_url.startswith(("http://", "https://")):
-            errors["base_url"] = "The judge endpoint must start with http:// or https://."
+        if endpoint is None:
+            errors["base_url"] = "Persona judges need a judge endpoint."
         return
     if judge_kind != JudgeKind.REWARD_MODEL:
         errors["judge_kind"] = f"Unknown judge kind {judge_kind!r}."
@@ -135,24 +135,15 @@ def evaluation_create(
     response_index: int = 0,
     both_orders: bool = False,
     vote_rule: str = VoteRule.PLURALITY,
-    seed: int = 0,
-    base_url: str | None = None,
-    model: str | None = None,
-    temperature: float = 0.0,
-    judge_seed: int | None = None,
-    max_tokens: int | None = None,
-    json_mode: bool = True,
-    timeout_s: float = 120.0,
-    max_retries: int = 3,
-    backoff_base_s: float = 1.0,
-    max_concurrency: int | None = None,
-    requests_per_minute: float | None = None,
+    order_seed: int = 0,
+    endpoint: JudgeEndpoint | None = None,
     tie_margin: float = 0.0,
     launch: bool = True,
 ) -> Evaluation:
     """Validate and record an evaluation (models in the given order) and, unless `launch` is false, queue it.
 
-    Raises :class:`EvaluationError` with every problem found; nothing is written then.
+    Persona judges need `endpoint` (its API key is not stored: runs read settings.JUDGE_API_KEY); reward-model
+    judges ignore it. Raises :class:`EvaluationError` with every problem found; nothing is written then.
     """
     errors: dict[str, str] = {}
     name = name.strip()
@@ -160,23 +151,18 @@ def evaluation_create(
         errors["name"] = "Give the evaluation a name."
     response_sets = list(response_sets)
     names = _check_models(response_sets, labels, errors)
-    base_url = (base_url or settings.JUDGE_API_BASE_URL).strip()
     _check_judges(
         judge_kind=judge_kind,
         personas=list(personas),
         reward_runs=list(reward_runs),
         criteria_set=criteria_set,
-        base_url=base_url,
+        endpoint=endpoint,
         errors=errors,
     )
     if split not in SplitScope.values:
         errors["split"] = f"Unknown split {split!r}."
     if vote_rule not in VoteRule.values:
         errors["vote_rule"] = f"Unknown vote rule {vote_rule!r}."
-    if not 0.0 <= temperature <= 2.0:
-        errors["temperature"] = "Temperature must be between 0 and 2."
-    if timeout_s <= 0 or max_retries < 0 or backoff_base_s < 0:
-        errors["timeout_s"] = "Timeout must be positive; retries and backoff must not be negative."
     if not (math.isfinite(tie_margin) and tie_margin >= 0):
         errors["tie_margin"] = "The tie margin must be a non-negative number."
     if (
@@ -190,6 +176,13 @@ def evaluation_create(
         )
     if errors:
         raise EvaluationError(field_errors=errors)
+    persona_judges: dict[str, Any] = {}
+    if judge_kind == JudgeKind.PERSONA and endpoint is not None:
+        persona_judges = {
+            **Evaluation.endpoint_field_values(endpoint),
+            "prompt_version": PROMPT_VERSION,
+            "prompt_template_sha256": PROMPT_TEMPLATE_SHA256,
+        }
     with transaction.atomic():
         evaluation = Evaluation.objects.create(
             name=name,
@@ -200,27 +193,13 @@ def evaluation_create(
             response_index=response_index,
             both_orders=both_orders,
             vote_rule=vote_rule,
-            seed=seed,
-            base_url=base_url if judge_kind == JudgeKind.PERSONA else "",
-            model=(model or settings.JUDGE_MODEL).strip() if judge_kind == JudgeKind.PERSONA else "",
-            temperature=temperature,
-            judge_seed=judge_seed,
-            max_tokens=max_tokens,
-            json_mode=json_mode,
-            timeout_s=timeout_s,
-            max_retries=max_retries,
-            backoff_base_s=backoff_base_s,
-            max_concurrency=max_concurrency or settings.JUDGE_MAX_CONCURRENCY,
-            requests_per_minute=(
-                requests_per_minute if requests_per_minute is not None else settings.JUDGE_REQUESTS_PER_MINUTE
-            ),
-            prompt_version=PROMPT_VERSION if judge_kind == JudgeKind.PERSONA else "",
-            prompt_template_sha256=PROMPT_TEMPLATE_SHA256 if judge_kind == JudgeKind.PERSONA else "",
+            order_seed=order_seed,
+            **persona_judges,
             tie_margin=tie_margin,
             created_by=created_by,
         )
-        EvaluationModel.objects.bulk_create(
-            EvaluationModel(evaluation=evaluation, response_set=rs, label=label, position=index)
+        Entrant.objects.bulk_create(
+            Entrant(evaluation=evaluation, response_set=rs, label=label, position=index)
             for index, (rs, label) in enumerate(zip(response_sets, names, strict=True))
         )
         if judge_kind == JudgeKind.PERSONA:
@@ -436,7 +415,7 @@ def evaluation_persona_judge(
             counts["ok" if outcome.ok else "failed"] += 1
         progress.advance()
 
-    client = judge_client_for(evaluation, seed=evaluation.judge_seed, client_class=PairwiseJudgeClient)
+    client = judge_client_for(evaluation.endpoint, client_class=PairwiseJudgeClient)
     items = _persona_items(
         evaluation=evaluation,
         question_ids=question_ids,

@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from judges.client import JudgeClient, JudgeItem, RateLimiter, _parse_retry_after
+from judges.endpoint import JudgeEndpoint
 from judges.ranking import PROMPT_VERSION, RankingParseError, build_messages, parse_rankings
 
 CRITERIA = [
@@ -143,11 +144,9 @@ def _client(server: ChatServer, **overrides) -> JudgeClient:
         "timeout_s": 2.0,
         "max_retries": 2,
         "backoff_base_s": 0.01,
-        "backoff_max_s": 1.0,
-        "jitter": False,
     }
     options.update(overrides)
-    return JudgeClient(**options)
+    return JudgeClient(JudgeEndpoint(**options), backoff_max_s=1.0, jitter=False)
 
 
 def _judge(client: JudgeClient, **overrides):
@@ -294,7 +293,8 @@ def test_client_errors_are_not_retried(server):
 
 def test_connection_refused_is_a_transport_error():
     with JudgeClient(
-        base_url="http://127.0.0.1:9/v1", model="m", max_retries=1, backoff_base_s=0.01, jitter=False
+        JudgeEndpoint(base_url="http://127.0.0.1:9/v1", model="m", max_retries=1, backoff_base_s=0.01),
+        jitter=False,
     ) as client:
         outcome = _judge(client)
     assert outcome.failure_kind in {"transport_error", "timeout"} and outcome.attempts == 2
@@ -448,8 +448,24 @@ def test_rate_limiter_spacing():
         RateLimiter(0)
 
 
-def test_constructor_validation():
-    with pytest.raises(ValueError):
-        JudgeClient(base_url="localhost:8000", model="m")
-    with pytest.raises(ValueError):
-        JudgeClient(base_url="http://x", model="m", max_concurrency=0)
+def test_endpoint_validation_names_the_setting():
+    with pytest.raises(ValueError, match="base_url must start with http"):
+        JudgeEndpoint(base_url="localhost:8000", model="m")
+    with pytest.raises(ValueError, match="model"):
+        JudgeEndpoint(base_url="http://x", model=" ")
+    with pytest.raises(ValueError, match="max_concurrency must be at least 1"):
+        JudgeEndpoint(base_url="http://x", model="m", max_concurrency=0)
+    with pytest.raises(ValueError, match="temperature must be between 0 and 2"):
+        JudgeEndpoint(base_url="http://x", model="m", temperature=2.5)
+    with pytest.raises(ValueError, match="timeout_s must be positive"):
+        JudgeEndpoint(base_url="http://x", model="m", timeout_s=0)
+    with pytest.raises(ValueError, match="max_retries must not be negative"):
+        JudgeEndpoint(base_url="http://x", model="m", max_retries=-1)
+    with pytest.raises(ValueError, match="requests_per_minute must be positive"):
+        JudgeEndpoint(base_url="http://x", model="m", requests_per_minute=0)
+
+
+def test_endpoint_never_shows_its_api_key():
+    endpoint = JudgeEndpoint(base_url="http://x", model="m", api_key=API_KEY)
+    assert API_KEY not in repr(endpoint)
+    assert endpoint == JudgeEndpoint(base_url="http://x", model="m")

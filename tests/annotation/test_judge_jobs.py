@@ -10,13 +10,15 @@ from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from django.urls import reverse
 
-from annotation.models import Judgement, JudgePersona
+from annotation.models import JudgeJob, Judgement, JudgePersona
 from annotation.selectors.rankings import judge_rankings, preference_pairs
 from annotation.services import judging
 from annotation.services.judging import judge_job_create, judge_job_launch
 from core.models import AuditEvent, Job, Status
 from core.services import job_run
+from judges.endpoint import JudgeEndpoint
 
 pytestmark = pytest.mark.django_db
 
@@ -122,15 +124,16 @@ def create_job(*, response_set, mini_criteria, personas, researcher, server, cap
             criteria_set=mini_criteria,
             personas=personas,
             created_by=researcher,
-            base_url=server.url,
-            model="test-model",
-            temperature=0.0,
-            seed=7,
-            timeout_s=0.4,
-            max_retries=1,
-            backoff_base_s=0.01,
-            max_concurrency=4,
-            requests_per_minute=0,
+            endpoint=JudgeEndpoint(
+                base_url=server.url,
+                model="test-model",
+                temperature=0.0,
+                seed=7,
+                timeout_s=0.4,
+                max_retries=1,
+                backoff_base_s=0.01,
+                max_concurrency=4,
+            ),
         )
 
 
@@ -291,3 +294,32 @@ def test_launch_while_running_returns_the_running_job(
         again = judge_job_launch(judge_job=judge_job, actor=researcher)
     assert again.pk == judge_job.job.pk
     assert Job.objects.filter(kind=judging.JUDGE_JOB_KIND).count() == 1
+
+
+def test_api_builds_the_endpoint_with_server_defaults(
+    settings, researcher_api, response_set, mini_criteria, personas, django_capture_on_commit_callbacks
+):
+    """The API's endpoint fields become one JudgeEndpoint: what is left out comes from settings.JUDGE_*,
+    `seed` is the judge's sampling seed, and 0 requests per minute means no client-side limit."""
+    settings.JUDGE_MAX_CONCURRENCY = 3
+    body = {
+        "name": "API judges",
+        "response_set": response_set.pk,
+        "criteria_set": mini_criteria.key,
+        "personas": [personas[0].pk],
+        "base_url": "http://127.0.0.1:9/v1",
+        "seed": 11,
+        "requests_per_minute": 0,
+    }
+    with django_capture_on_commit_callbacks(execute=False):
+        created = researcher_api.post(reverse("api-judge-jobs"), body, format="json")
+    assert created.status_code == 201, created.json()
+    assert created.json()["seed"] == 11
+    judge_job = JudgeJob.objects.get(pk=created.json()["id"])
+    assert judge_job.endpoint == JudgeEndpoint(
+        base_url="http://127.0.0.1:9/v1", model=settings.JUDGE_MODEL, seed=11, max_concurrency=3
+    )
+    refused = researcher_api.post(
+        reverse("api-judge-jobs"), {**body, "model": "   ", "name": "blank model"}, format="json"
+    )
+    assert refused.status_code == 400 and not JudgeJob.objects.filter(name="blank model").exists()

@@ -18,6 +18,7 @@ from evaluation.services.evaluations import (
     evaluation_results_compute,
 )
 from evaluation.services.studies import clinician_study_close, clinician_study_unblind
+from judges.endpoint import JudgeEndpoint
 from tests.evaluation.helpers import make_bank, make_clinicians, make_personas, make_study
 from tests.factories import TrainingRunFactory
 from training_worker.models import RunArtifact, RunInput
@@ -48,8 +49,7 @@ def evaluation(researcher) -> Evaluation:
         judge_kind="persona",
         personas=personas,
         created_by=researcher,
-        base_url="http://127.0.0.1:9/v1",
-        model="judge-x",
+        endpoint=JudgeEndpoint(base_url="http://127.0.0.1:9/v1", model="judge-x"),
         launch=False,
     )
     entrants = list(evaluation.entrants.order_by("position"))

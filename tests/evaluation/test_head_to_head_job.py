@@ -12,6 +12,7 @@ from core.services import job_run
 from criteria.models import CriteriaSet
 from evaluation.models import Comparison, Evaluation, JudgeKind
 from evaluation.services.evaluations import evaluation_create, evaluation_launch
+from judges.endpoint import JudgeEndpoint
 from tests.evaluation.helpers import ChatServer, make_bank, make_personas, shown_responses
 
 pytestmark = pytest.mark.django_db
@@ -65,11 +66,9 @@ def _create(researcher, server, models, personas, **options) -> Evaluation:
         judge_kind=JudgeKind.PERSONA,
         personas=personas,
         created_by=researcher,
-        base_url=server.base_url,
-        model="judge-model",
-        max_retries=0,
-        backoff_base_s=0.0,
-        requests_per_minute=0,  # no rate limit against the local server
+        endpoint=JudgeEndpoint(
+            base_url=server.base_url, model="judge-model", max_retries=0, backoff_base_s=0.0
+        ),  # and no rate limit against the local server
         launch=False,
         **options,
     )

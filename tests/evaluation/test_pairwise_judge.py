@@ -5,6 +5,7 @@ import json
 import pytest
 
 from judges.client import JudgeItem
+from judges.endpoint import JudgeEndpoint
 from judges.pairwise import (
     PROMPT_VERSION,
     PairwiseJudgeClient,
@@ -73,7 +74,8 @@ def test_client_retries_a_broken_answer_then_succeeds_and_records_settings():
     with (
         ChatServer(lambda payload: next(answers)) as server,
         PairwiseJudgeClient(
-            base_url=server.base_url, model="m", seed=3, max_retries=2, backoff_base_s=0.0, jitter=False
+            JudgeEndpoint(base_url=server.base_url, model="m", seed=3, max_retries=2, backoff_base_s=0.0),
+            jitter=False,
         ) as client,
     ):
         outcome = client.judge(persona_text="P", question="Q", responses=["one", "two"], criteria=CRITERIA)
@@ -89,7 +91,8 @@ def test_client_reports_failure_without_verdicts_after_the_last_attempt_and_bad_
     with (
         ChatServer(lambda payload: "prose") as server,
         PairwiseJudgeClient(
-            base_url=server.base_url, model="m", max_retries=1, backoff_base_s=0.0, jitter=False
+            JudgeEndpoint(base_url=server.base_url, model="m", max_retries=1, backoff_base_s=0.0),
+            jitter=False,
         ) as client,
     ):
         failed = client.judge(persona_text="P", question="Q", responses=["one", "two"], criteria=CRITERIA)
@@ -112,7 +115,7 @@ def test_judge_many_runs_pairwise_items_concurrently_and_reports_each():
     seen = {}
     with (
         ChatServer(answer) as server,
-        PairwiseJudgeClient(base_url=server.base_url, model="m", max_concurrency=4) as client,
+        PairwiseJudgeClient(JudgeEndpoint(base_url=server.base_url, model="m", max_concurrency=4)) as client,
     ):
         outcomes = client.judge_many(
             items, on_result=lambda item, outcome: seen.setdefault(item.item_id, outcome)

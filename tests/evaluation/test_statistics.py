@@ -26,6 +26,7 @@ from evaluation.services.studies import (
     study_rating_submit,
 )
 from evaluation.stats.winrates import Judgement, head_to_head
+from judges.endpoint import JudgeEndpoint
 from tests.evaluation.helpers import make_bank, make_personas, make_study, position_choice
 
 pytestmark = pytest.mark.django_db
@@ -49,7 +50,7 @@ def _evaluation(researcher, sets, outcomes_by_question, personas, *, rule="plura
         judge_kind="persona",
         personas=personas,
         created_by=researcher,
-        base_url="http://127.0.0.1:9/v1",
+        endpoint=JudgeEndpoint(base_url="http://127.0.0.1:9/v1", model="judge"),
         vote_rule=rule,
         launch=False,
     )

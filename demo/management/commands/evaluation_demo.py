@@ -24,6 +24,7 @@ from annotation.models import (
     Split,
     SplitScope,
 )
+from annotation.services.judging import judge_endpoint_with_defaults
 from core.roles import Role
 from core.services import audit_record
 from criteria.models import CriteriaSet
@@ -196,7 +197,7 @@ class Command(BaseCommand):
             judge_kind=JudgeKind.PERSONA,
             personas=personas,
             created_by=researcher,
-            model="synthetic-demo-judge",
+            endpoint=judge_endpoint_with_defaults(model="synthetic-demo-judge"),
             split=SplitScope.ALL,
             launch=False,
         )
