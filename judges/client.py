@@ -38,11 +38,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 
 from judges.endpoint import JudgeEndpoint
+from judges.errors import AnswerParseError
 from judges.ranking import (
     PROMPT_TEMPLATE_SHA256,
     PROMPT_VERSION,
@@ -52,9 +53,6 @@ from judges.ranking import (
     criteria_from_dicts,
     parse_rankings,
 )
-
-if TYPE_CHECKING:  # the pairwise module builds on this one; its error type is only named for the checker
-    from judges.pairwise import VerdictParseError
 
 __all__ = ["AttemptRecord", "JudgeClient", "JudgeItem", "JudgeOutcome", "RateLimiter"]
 
@@ -313,7 +311,7 @@ class JudgeClient:
         messages: list[dict[str, str]],
         *,
         parse: Callable[[str | None], Any],
-        parse_errors: tuple[type[RankingParseError | VerdictParseError], ...],
+        parse_errors: tuple[type[AnswerParseError], ...],
         item_id: str | None = None,
     ) -> Exchange:
         """Send one chat request and parse its answer, retrying with backoff; never raises for remote faults.

@@ -38,6 +38,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from judges.client import AttemptFailure, AttemptRecord, JudgeClient, JudgeItem
+from judges.errors import AnswerParseError
 from judges.ranking import CriterionSpec, criteria_from_dicts
 
 __all__ = [
@@ -137,13 +138,9 @@ def build_pairwise_messages(
     return [{"role": "system", "content": SYSTEM_TEMPLATE}, {"role": "user", "content": user}]
 
 
-class VerdictParseError(ValueError):
-    """The answer breaks the contract; ``kind`` is ``malformed_json``, ``invalid_schema``,
+class VerdictParseError(AnswerParseError):
+    """A pairwise answer breaks the contract; ``kind`` is ``malformed_json``, ``invalid_schema``,
     ``missing_criterion`` or ``invalid_verdict``."""
-
-    def __init__(self, kind: str, message: str) -> None:
-        super().__init__(message)
-        self.kind = kind
 
 
 def _json_body(text: str) -> str:

@@ -25,6 +25,8 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from judges.errors import AnswerParseError
+
 __all__ = [
     "PROMPT_TEMPLATE_SHA256",
     "PROMPT_VERSION",
@@ -166,13 +168,9 @@ def build_messages(
     return [{"role": "system", "content": SYSTEM_TEMPLATE}, {"role": "user", "content": user}]
 
 
-class RankingParseError(ValueError):
-    """The judge's answer does not satisfy the contract. ``kind`` is a stable machine-readable category:
-    ``malformed_json``, ``invalid_schema``, ``missing_criterion`` or ``invalid_permutation``."""
-
-    def __init__(self, kind: str, message: str) -> None:
-        super().__init__(message)
-        self.kind = kind
+class RankingParseError(AnswerParseError):
+    """A ranking answer breaks the contract; ``kind`` is ``malformed_json``, ``invalid_schema``,
+    ``missing_criterion`` or ``invalid_permutation``."""
 
 
 @dataclass(frozen=True)
