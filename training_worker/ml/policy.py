@@ -15,7 +15,7 @@ from datasets import Dataset
 from transformers import PreTrainedModel, PreTrainedTokenizerBase, Trainer
 
 from . import __version__
-from .config import PolicyTrainingConfig
+from .configs import PolicyTrainingConfig
 from .runtime import (
     Hardware,
     TrainOutcome,

