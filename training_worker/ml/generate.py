@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from transformers import PreTrainedModel, PreTrainedTokenizerBase, set_seed
+from transformers import GenerationMixin, PreTrainedModel, PreTrainedTokenizerBase, set_seed
 
 from .callbacks import NullCallbacks, RunCallbacks
 from .configs import GenerationRunConfig, require_existing_path
@@ -24,7 +24,10 @@ def _render_prompt(tokenizer: PreTrainedTokenizerBase, prompt: str) -> str:
     if tokenizer.chat_template is None:
         return prompt
     messages = [{"role": "user", "content": prompt}]
-    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    rendered = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    if not isinstance(rendered, str):
+        raise TypeError(f"The chat template rendered {type(rendered).__name__}, not text.")
+    return rendered
 
 
 @torch.inference_mode()
@@ -39,6 +42,8 @@ def generate_responses(
 
     Stops between batches when the callbacks ask to cancel; the responses generated so far are returned.
     """
+    if not isinstance(model, GenerationMixin):
+        raise TypeError(f"{type(model).__name__} cannot generate text.")
     callbacks = callbacks or NullCallbacks()
     set_seed(config.seed)
     # Left padding keeps each prompt's last token adjacent to the generated continuation.
@@ -95,7 +100,8 @@ def run_generation(
     questions = snapshot.questions(config.split)[: config.max_questions]
     hardware = resolve_hardware(config.precision)
     dtype = torch.bfloat16 if hardware.bf16 else torch.float32
-    model = load_causal_lm(config.policy, dtype=dtype).to(hardware.device).eval()
+    # transformers wraps `to` with functools.wraps(Module.to), whose stub keeps the unbound `self` parameter.
+    model = load_causal_lm(config.policy, dtype=dtype).to(hardware.device).eval()  # type: ignore[arg-type]
     tokenizer = load_tokenizer(config.policy)
     records = generate_responses(model, tokenizer, questions, config, callbacks)
     output_dir.mkdir(parents=True, exist_ok=True)

@@ -50,12 +50,15 @@ class JointDPOTrainer(DPOTrainer):
         super().__init__(*args, **kwargs)
         if not isinstance(self.args, JointDPOConfig):
             raise TypeError(f"JointDPOTrainer needs a JointDPOConfig, got {type(self.args).__name__}.")
+        self.joint_args: JointDPOConfig = self.args
         with_extra_columns(self, {"criterion_index": torch.long})
 
     def _set_signature_columns_if_needed(self) -> None:
         super()._set_signature_columns_if_needed()
-        if "criterion_index" not in self._signature_columns:
-            self._signature_columns = [*self._signature_columns, "criterion_index"]
+        columns: list[str] = list(self._signature_columns or [])
+        if "criterion_index" not in columns:
+            # transformers declares this cache as None only, though it holds the forward's column names.
+            self._signature_columns = [*columns, "criterion_index"]  # type: ignore[assignment]
 
     def _compute_loss(self, model: Any, inputs: dict[str, Any], return_outputs: bool) -> Any:
         if return_outputs:
@@ -64,7 +67,7 @@ class JointDPOTrainer(DPOTrainer):
         criterion_index = inputs.pop("criterion_index")
         pairs = criterion_index.size(0)
         present = criterion_index.unique().tolist()
-        weights = self.args.criterion_weights
+        weights = self.joint_args.criterion_weights
         total_weight = sum(weights[c] for c in present)
         loss = torch.zeros((), device=self.accelerator.device)
         for c in present:

@@ -48,7 +48,9 @@ def linear_merge(
     _check_same_tensors(state_dicts)
     merged = {}
     for name, tensor in state_dicts[0].items():
-        total = sum(w * sd[name].double() for w, sd in zip(weights, state_dicts, strict=True))
+        total = torch.zeros_like(tensor, dtype=torch.float64)
+        for weight, state_dict in zip(weights, state_dicts, strict=True):
+            total += weight * state_dict[name].double()
         merged[name] = total.to(tensor.dtype)
     return merged
 

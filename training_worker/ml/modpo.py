@@ -73,14 +73,17 @@ class MODPOTrainer(DPOTrainer):
         super().__init__(*args, **kwargs)
         if not isinstance(self.args, MODPOConfig):
             raise TypeError(f"MODPOTrainer needs a MODPOConfig, got {type(self.args).__name__}.")
+        self.modpo_args: MODPOConfig = self.args
         # TRL reads `self.beta` in the loss and its reward metrics, so its rewards are MODPO's implicit ones.
-        self.beta = self.args.beta / self.args.objective_weight
+        self.beta = self.modpo_args.beta / self.modpo_args.objective_weight
         with_extra_columns(self, {"margin": torch.float32})
 
     def _set_signature_columns_if_needed(self) -> None:
         super()._set_signature_columns_if_needed()
-        if "margin" not in self._signature_columns:
-            self._signature_columns = [*self._signature_columns, "margin"]
+        columns: list[str] = list(self._signature_columns or [])
+        if "margin" not in columns:
+            # transformers declares this cache as None only, though it holds the forward's column names.
+            self._signature_columns = [*columns, "margin"]  # type: ignore[assignment]
 
     @contextlib.contextmanager
     def _reference_from_batch(self) -> Iterator[None]:
@@ -104,9 +107,9 @@ class MODPOTrainer(DPOTrainer):
             )
         ref_chosen = inputs["ref_chosen_logps"]
         inputs["ref_chosen_logps"] = (
-            ref_chosen + margin.to(ref_chosen.device, ref_chosen.dtype) / self.args.beta
+            ref_chosen + margin.to(ref_chosen.device, ref_chosen.dtype) / self.modpo_args.beta
         )
-        mode = "train" if self.model.training else "eval"
+        mode = "train" if model.training else "eval"
         self._metrics[mode]["modpo/margin"].append(self.accelerator.gather(margin.detach()).mean().item())
         with self._reference_from_batch():
             return super()._compute_loss(model, inputs, return_outputs)

@@ -6,6 +6,7 @@ criterion and criteria set it scores; MODPO reads that to refuse reward models f
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -85,22 +86,22 @@ def run_reward(
         processing_class=tokenizer,
     )
     outcome = train_with_checkpoints(trainer, output_dir, callbacks)
-    common = {
-        "method": "reward",
-        "config": config,
-        "snapshot": snapshot,
-        "output_dir": output_dir,
-        "parents": [backbone],
-        "hardware": hardware,
-        "outcome": outcome,
-        "log_history": trainer.state.log_history,
-    }
+    finish = functools.partial(
+        finish_run,
+        method="reward",
+        config=config,
+        snapshot=snapshot,
+        output_dir=output_dir,
+        parents=[backbone],
+        hardware=hardware,
+        outcome=outcome,
+    )
     if outcome.status == "cancelled":
-        return finish_run(
+        return finish(
             status="cancelled",
             metrics=outcome.train_metrics,
             artifacts={"checkpoint": str(last_checkpoint(output_dir))},
-            **common,
+            log_history=trainer.state.log_history,
         )
 
     model_dir = output_dir / "model"
@@ -124,4 +125,9 @@ def run_reward(
             scorer, test_pairs, batch_size=config.score_batch_size
         )
         metrics["n_test_pairs"] = len(test_pairs)
-    return finish_run(status="completed", metrics=metrics, artifacts={"model": str(model_dir)}, **common)
+    return finish(
+        status="completed",
+        metrics=metrics,
+        artifacts={"model": str(model_dir)},
+        log_history=trainer.state.log_history,
+    )

@@ -239,6 +239,8 @@ def save_policy(trainer: transformers.Trainer, output_dir: Path, *, merged: bool
     """Save the trained policy: the adapter (LoRA) or full weights, optionally also merged full weights."""
     model = trainer.accelerator.unwrap_model(trainer.model)
     tokenizer = trainer.processing_class
+    if tokenizer is None:
+        raise ValueError("The trainer has no tokenizer to save with the policy.")
     paths: dict[str, str] = {}
     if isinstance(model, PeftModel):
         adapter_dir = output_dir / "adapter"

@@ -165,6 +165,7 @@ def preference_dataset(pairs: list[PreferencePair], *, conversational: bool) -> 
     """
     if not pairs:
         raise SnapshotError("No preference pairs to train on.")
+    rows: dict[str, list[Any]]
     if conversational:
         rows = {
             "prompt": [[{"role": "user", "content": pair.prompt}] for pair in pairs],
@@ -191,6 +192,7 @@ def completion_dataset(pairs: list[PreferencePair], *, conversational: bool) -> 
             unique.append(pair)
     if not unique:
         raise SnapshotError("No chosen responses to fine-tune on.")
+    rows: dict[str, list[Any]]
     if conversational:
         rows = {
             "prompt": [[{"role": "user", "content": pair.prompt}] for pair in unique],

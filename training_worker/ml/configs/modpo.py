@@ -129,7 +129,7 @@ class MODPORunConfig(DPORunConfig):
             if spec.criterion not in snapshot.criteria:
                 raise ConfigFieldError(
                     "margin_reward_models",
-                    f"Margin reward model criterion {spec.criterion!r} is not in the snapshot's criteria set "
-                    f"{snapshot.criteria_set_key!r} ({', '.join(snapshot.criteria)}).",
+                    f"margin_reward_models: criterion {spec.criterion!r} is not in the snapshot's "
+                    f"criteria set {snapshot.criteria_set_key!r} ({', '.join(snapshot.criteria)}).",
                 )
         self.resolved_weights(snapshot)

@@ -36,10 +36,12 @@ class ScoreRunConfig:
         for entry in self.reward_models:
             if not isinstance(entry, dict) or not entry.get("criterion") or not entry.get("path"):
                 raise ConfigFieldError(
-                    "reward_models", f"Each reward model needs a criterion and a path, got {entry!r}."
+                    "reward_models", f"reward_models: each entry needs a criterion and a path, got {entry!r}."
                 )
             if entry["criterion"] in seen:
-                raise ConfigFieldError("reward_models", f"Two reward models score {entry['criterion']!r}.")
+                raise ConfigFieldError(
+                    "reward_models", f"reward_models: Two reward models score {entry['criterion']!r}."
+                )
             seen.add(entry["criterion"])
         if self.batch_size < 1:
             raise ConfigFieldError("batch_size", f"batch_size must be at least 1, got {self.batch_size}.")
