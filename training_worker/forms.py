@@ -8,7 +8,7 @@ from annotation.models import DatasetSnapshot
 from core.models import Status
 from criteria.models import Criterion
 from survey_app.models import ObjectiveWeightSet
-from training_worker.launch import MERGE_SETTINGS, METHOD_FIELDS, LaunchRequest
+from training_worker.launch import METHOD_FIELDS, LaunchRequest
 from training_worker.ml.registry import METHODS, MethodSpec, launchable_methods, policy_methods
 from training_worker.models import TrainingMethod, TrainingRun
 
@@ -22,8 +22,16 @@ def _labels(specs: list[MethodSpec]) -> str:
 
 
 LAUNCHABLE = launchable_methods()
-MERGE_FIELDS = ("merge_runs", "merge_method", *(launch for launch, _ in MERGE_SETTINGS.values()))
-# Every method's hyper-parameters, in registry order; the merge settings sit with the policies they merge.
+# What a merge takes sits with the policies it merges, not with the hyper-parameters.
+MERGE_FIELDS = tuple(
+    dict.fromkeys(
+        name
+        for spec in LAUNCHABLE
+        if spec.merges_policies
+        for name in (*spec.form_fields.values(), *spec.hyper_parameters)
+    )
+)
+# Every method's hyper-parameters, in registry order.
 HYPER_PARAMETERS = tuple(
     dict.fromkeys(name for spec in LAUNCHABLE for name in spec.hyper_parameters if name not in MERGE_FIELDS)
 )

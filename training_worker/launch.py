@@ -21,14 +21,14 @@ from django.db import transaction
 from core.models import Status
 from training_worker.ml.configs import ConfigFieldError, config_from_dict
 from training_worker.ml.registry import METHODS, MethodSpec, launchable_methods, policy_methods
-from training_worker.models import RunArtifact, RunInput, TrainingRun
+from training_worker.models import RunArtifact, RunInput, TrainingMethod, TrainingRun
 from training_worker.services import training_run_create, training_run_enqueue
 
 POLICY_ARTIFACTS = ("adapter", "model")
 # Hyper-parameters each launchable method accepts (the API refuses others; the form shows only these).
 METHOD_FIELDS: dict[str, tuple[str, ...]] = {spec.key: spec.hyper_parameters for spec in launchable_methods()}
-# Launch fields that feed a merge's config only for the merge method they belong to.
-MERGE_SETTINGS = {"linear": ("merge_weights", "weights"), "slerp": ("t", "t")}
+# The config field each merge method reads; the other one is left out, as the form may carry both.
+MERGE_SETTINGS = {"linear": "weights", "slerp": "t"}
 
 
 class LaunchError(Exception):
@@ -92,7 +92,7 @@ def _check_margin_models(request: LaunchRequest, errors: dict[str, str]) -> None
     """Each margin model must be a reward run trained on the snapshot's criteria set."""
     snapshot_set = request.snapshot.manifest.get("criteria_set", {}).get("key") if request.snapshot else None
     for run in request.margin_reward_runs:
-        if run.method != METHODS["reward"].key:
+        if run.method != TrainingMethod.REWARD:
             errors["margin_reward_runs"] = f"Run #{run.pk} is not a reward model."
         elif snapshot_set and _run_criteria_set(run) not in (None, snapshot_set):
             errors["margin_reward_runs"] = (
@@ -129,9 +129,8 @@ def _check_request(request: LaunchRequest, spec: MethodSpec, errors: dict[str, s
 
 def _build_config(request: LaunchRequest, spec: MethodSpec, errors: dict[str, str]) -> LaunchPlan:
     """The ML package config and its inputs; a parent without an artifact is an error, not a crash."""
-    # A merge reads only the setting of its own merge method; the form may carry both.
-    merge_only = {launch for launch, _ in MERGE_SETTINGS.values()} if spec.merges_policies else set()
-    hyper = {key: value for key, value in request.hyper.items() if key not in merge_only}
+    skipped = {spec.form_field(name) for name in MERGE_SETTINGS.values()} if spec.merges_policies else set()
+    hyper = {key: value for key, value in request.hyper.items() if key not in skipped}
     plan = LaunchPlan(config=hyper, inputs=[])
 
     def reference(run: TrainingRun, name: str, artifact: RunArtifact | None) -> str:
@@ -169,9 +168,9 @@ def _build_config(request: LaunchRequest, spec: MethodSpec, errors: dict[str, st
             reference(run, f"model-{index}", _policy_artifact(run))
             for index, run in enumerate(request.merge_runs)
         ]
-        launch_field, config_field = MERGE_SETTINGS.get(request.merge_method, ("", ""))
-        if request.hyper.get(launch_field) is not None:
-            config[config_field] = request.hyper[launch_field]
+        setting = MERGE_SETTINGS.get(request.merge_method)
+        if setting and request.hyper.get(spec.form_field(setting)) is not None:
+            config[setting] = request.hyper[spec.form_field(setting)]
     return plan
 
 
