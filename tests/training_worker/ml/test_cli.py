@@ -79,7 +79,19 @@ def test_package_never_imports_django() -> None:
     """The GPU worker runs this package without the web app's settings or dependencies."""
     modules = ", ".join(
         f"training_worker.ml.{name}"
-        for name in ("cli", "reward", "sft", "dpo", "modpo", "joint", "merge", "generate", "tiny_models")
+        for name in (
+            "cli",
+            "registry",
+            "configs",
+            "reward",
+            "sft",
+            "dpo",
+            "modpo",
+            "joint",
+            "merge",
+            "generate",
+            "tiny_models",
+        )
     )
     code = f"import sys, {modules}; sys.exit('django' in sys.modules)"
     completed = subprocess.run(
