@@ -27,9 +27,10 @@ import bench_modpo_margins  # noqa: E402
 import torch  # noqa: E402
 from transformers import LlamaConfig, LlamaForCausalLM  # noqa: E402
 
-from training_worker.ml.dpo import DPORunConfig, run_dpo  # noqa: E402
-from training_worker.ml.modpo import MODPORunConfig, run_modpo  # noqa: E402
-from training_worker.ml.reward import RewardRunConfig, run_reward  # noqa: E402
+from training_worker.ml.configs import DPORunConfig, MODPORunConfig, RewardRunConfig  # noqa: E402
+from training_worker.ml.dpo import run_dpo  # noqa: E402
+from training_worker.ml.modpo import run_modpo  # noqa: E402
+from training_worker.ml.reward import run_reward  # noqa: E402
 from training_worker.ml.tiny_models import build_tiny_tokenizer  # noqa: E402
 from training_worker.ml.toy_data import write_toy_snapshot  # noqa: E402
 

@@ -8,7 +8,8 @@ from annotation.models import DatasetSnapshot
 from core.models import Status
 from criteria.models import Criterion
 from survey_app.models import ObjectiveWeightSet
-from training_worker.launch import METHOD_FIELDS, TRAINED_POLICY_METHODS, LaunchRequest
+from training_worker.launch import METHOD_FIELDS, LaunchRequest
+from training_worker.ml.registry import METHODS, MethodSpec, launchable_methods, policy_methods
 from training_worker.models import TrainingMethod, TrainingRun
 
 
@@ -16,51 +17,58 @@ def _succeeded(*methods: str):
     return TrainingRun.objects.filter(status=Status.SUCCEEDED, method__in=methods)
 
 
+def _labels(specs: list[MethodSpec]) -> str:
+    return ", ".join(spec.label for spec in specs)
+
+
+LAUNCHABLE = launchable_methods()
+# What a merge takes sits with the policies it merges, not with the hyper-parameters.
+MERGE_FIELDS = tuple(
+    dict.fromkeys(
+        name
+        for spec in LAUNCHABLE
+        if spec.merges_policies
+        for name in (*spec.form_fields.values(), *spec.hyper_parameters)
+    )
+)
+# Every method's hyper-parameters, in registry order.
+HYPER_PARAMETERS = tuple(
+    dict.fromkeys(name for spec in LAUNCHABLE for name in spec.hyper_parameters if name not in MERGE_FIELDS)
+)
 FIELDSETS = (
     ("What to train", ("name", "method", "snapshot", "criterion")),
     (
         "Starting point and parents",
-        (
-            "base_model",
-            "parent_policy",
-            "margin_reward_runs",
-            "merge_runs",
-            "merge_method",
-            "merge_weights",
-            "t",
-        ),
+        ("base_model", "parent_policy", "margin_reward_runs", *MERGE_FIELDS),
     ),
-    ("Objective weights (MODPO, joint-loss DPO)", ("weight_set", "weights")),
     (
-        "Hyper-parameters",
-        (
-            "beta",
-            "learning_rate",
-            "num_train_epochs",
-            "max_steps",
-            "per_device_train_batch_size",
-            "seed",
-            "lora_r",
-            "backbone",
-            "num_responses",
-            "temperature",
-            "max_new_tokens",
-        ),
+        f"Objective weights ({_labels([spec for spec in LAUNCHABLE if spec.weights_field])})",
+        ("weight_set", "weights"),
     ),
+    ("Hyper-parameters", HYPER_PARAMETERS),
 )
+
+
+def _hyper_parameter_help(name: str) -> str:
+    """The config field's own help text, and the methods that take it."""
+    specs = [spec for spec in LAUNCHABLE if name in spec.hyper_parameters]
+    return f"{specs[0].config_help(name)} ({_labels(specs)})"
 
 
 class RunLaunchForm(forms.Form):
     name = forms.CharField(max_length=200)
-    method = forms.ChoiceField(
-        choices=[choice for choice in TrainingMethod.choices if choice[0] in METHOD_FIELDS]
-    )
+    method = forms.ChoiceField(choices=[(spec.key, spec.label) for spec in LAUNCHABLE])
     snapshot = forms.ModelChoiceField(queryset=None, required=False, help_text="Frozen preference data.")
     criterion = forms.ChoiceField(
-        required=False, help_text="Reward model, DPO, MODPO: the (primary) criterion."
+        required=False,
+        help_text=f"{_labels([spec for spec in LAUNCHABLE if spec.uses_criterion])}: "
+        "the (primary) criterion.",
     )
     weight_set = forms.ModelChoiceField(
-        queryset=None, required=False, help_text="Survey-derived objective weights (MODPO, joint-loss DPO)."
+        queryset=None,
+        required=False,
+        help_text="Survey-derived objective weights "
+        f"({_labels([spec for spec in LAUNCHABLE if spec.weights_field])}).",
     )
     weights = forms.CharField(
         required=False,
@@ -69,7 +77,7 @@ class RunLaunchForm(forms.Form):
     )
     base_model = forms.CharField(required=False, help_text="Directory of the starting model.")
     parent_policy = forms.ModelChoiceField(
-        queryset=_succeeded(*TRAINED_POLICY_METHODS),
+        queryset=_succeeded(*policy_methods()),
         required=False,
         help_text="Or start from a trained policy.",
     )
@@ -78,24 +86,20 @@ class RunLaunchForm(forms.Form):
         required=False,
         help_text="MODPO: reward models of the other criteria.",
     )
-    merge_runs = forms.ModelMultipleChoiceField(queryset=_succeeded(*TRAINED_POLICY_METHODS), required=False)
+    merge_runs = forms.ModelMultipleChoiceField(queryset=_succeeded(*policy_methods()), required=False)
     merge_method = forms.ChoiceField(
         choices=[("linear", "Linear"), ("slerp", "SLERP")], initial="linear", required=False
     )
     merge_weights = forms.CharField(required=False, help_text="Linear merge: comma-separated, e.g. 0.5, 0.5.")
     t = forms.FloatField(required=False, min_value=0, max_value=1, help_text="SLERP interpolation (0 to 1).")
-    beta = forms.FloatField(initial=0.1, required=False, help_text="KL strength (DPO, MODPO, joint).")
+    beta = forms.FloatField(initial=0.1, required=False)
     learning_rate = forms.FloatField(required=False, min_value=1e-9, max_value=1.0)
     num_train_epochs = forms.FloatField(initial=1.0, required=False, min_value=0.01, max_value=100)
-    max_steps = forms.IntegerField(
-        required=False, min_value=1, max_value=10_000_000, help_text="Overrides epochs."
-    )
+    max_steps = forms.IntegerField(required=False, min_value=1, max_value=10_000_000)
     per_device_train_batch_size = forms.IntegerField(initial=8, required=False, min_value=1, max_value=4096)
     seed = forms.IntegerField(initial=0, required=False, min_value=0, max_value=2**31 - 1)
-    lora_r = forms.IntegerField(
-        initial=16, required=False, min_value=1, max_value=1024, help_text="LoRA rank."
-    )
-    backbone = forms.CharField(initial="minilm", required=False, help_text="Reward model encoder.")
+    lora_r = forms.IntegerField(initial=16, required=False, min_value=1, max_value=1024)
+    backbone = forms.CharField(initial="minilm", required=False)
     num_responses = forms.IntegerField(initial=5, required=False, min_value=1, max_value=64)
     temperature = forms.FloatField(initial=0.8, required=False, min_value=0, max_value=5)
     max_new_tokens = forms.IntegerField(initial=256, required=False, min_value=1, max_value=8192)
@@ -106,6 +110,8 @@ class RunLaunchForm(forms.Form):
         self.fields["weight_set"].queryset = ObjectiveWeightSet.objects.order_by("-created_at")
         keys = Criterion.objects.order_by("key").values_list("key", flat=True).distinct()
         self.fields["criterion"].choices = [("", "—"), *((key, key) for key in keys)]
+        for name in HYPER_PARAMETERS:
+            self.fields[name].help_text = _hyper_parameter_help(name)
 
     def fieldsets(self) -> list[tuple[str, list]]:
         return [(legend, [self[name] for name in names]) for legend, names in FIELDSETS]
@@ -131,7 +137,7 @@ class RunLaunchForm(forms.Form):
         except ValueError as exc:
             raise forms.ValidationError("Give numbers separated by commas.") from exc
 
-    def _weights(self, method: str, criteria: list[str]) -> dict[str, float]:
+    def _weights(self, criteria: list[str]) -> dict[str, float]:
         """Entered weights win; else the chosen survey weight set, restricted to the criteria in play."""
         data = self.cleaned_data
         if data["weights"] or data["weight_set"] is None:
@@ -143,8 +149,9 @@ class RunLaunchForm(forms.Form):
     def launch_request(self) -> LaunchRequest:
         data = self.cleaned_data
         method = data["method"]
+        spec = METHODS[method]
         hyper = {key: data[key] for key in METHOD_FIELDS[method] if data.get(key) not in (None, "")}
-        if method == TrainingMethod.MODPO:
+        if spec.uses_margin_reward_models:
             criteria = [
                 data["criterion"],
                 *(run.config.get("criterion") for run in data["margin_reward_runs"]),
@@ -158,9 +165,7 @@ class RunLaunchForm(forms.Form):
             method=method,
             snapshot=data["snapshot"],
             criterion=data["criterion"],
-            weights=self._weights(method, criteria)
-            if method in (TrainingMethod.MODPO, TrainingMethod.JOINT)
-            else {},
+            weights=self._weights(criteria) if spec.weights_field else {},
             base_model=data["base_model"],
             parent_policy=data["parent_policy"],
             margin_reward_runs=list(data["margin_reward_runs"]),

@@ -4,9 +4,12 @@ A launch request names a method, a frozen dataset snapshot, the criterion or cri
 hyper-parameters, and earlier runs whose artifacts it builds on (an SFT policy, reward models for MODPO
 margins, policies to merge). It becomes a run config for the ML package plus the run's inputs, each input a
 stored file the GPU worker downloads with its run token. Config values "input:<name>/<path>" point into them.
+
+What a launch needs comes from the method registry. Only what the ML package cannot know is checked here (the
+snapshot's criteria, parent runs and their artifacts, model paths on this server); the config itself is
+validated by building the method's config dataclass, whose errors are shown on the form field they concern.
 """
 
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,25 +20,16 @@ from django.db import transaction
 
 from core.errors import ApplicationError
 from core.models import Status
-from training_worker.ml.config import validate_weights
-from training_worker.models import RunInput, TrainingMethod, TrainingRun
+from training_worker.ml.configs import ConfigFieldError, config_from_dict
+from training_worker.ml.registry import METHODS, MethodSpec, launchable_methods, policy_methods
+from training_worker.models import RunArtifact, RunInput, TrainingMethod, TrainingRun
 from training_worker.services import training_run_create, training_run_enqueue
 
-POLICY_METHODS = (TrainingMethod.SFT, TrainingMethod.DPO, TrainingMethod.MODPO, TrainingMethod.JOINT)
-TRAINED_POLICY_METHODS = (*POLICY_METHODS, TrainingMethod.MERGE)
 POLICY_ARTIFACTS = ("adapter", "model")
-
-# Which hyper-parameters each method's config accepts (the ML package rejects unknown keys).
-COMMON = ("learning_rate", "num_train_epochs", "max_steps", "per_device_train_batch_size", "seed")
-METHOD_FIELDS: dict[str, tuple[str, ...]] = {
-    TrainingMethod.REWARD: (*COMMON, "backbone"),
-    TrainingMethod.SFT: (*COMMON, "lora_r"),
-    TrainingMethod.DPO: (*COMMON, "lora_r", "beta"),
-    TrainingMethod.MODPO: (*COMMON, "lora_r", "beta"),
-    TrainingMethod.JOINT: (*COMMON, "lora_r", "beta"),
-    TrainingMethod.MERGE: ("merge_weights", "t"),
-    TrainingMethod.GENERATE: ("num_responses", "temperature", "max_new_tokens", "seed"),
-}
+# Hyper-parameters each launchable method accepts (the API refuses others; the form shows only these).
+METHOD_FIELDS: dict[str, tuple[str, ...]] = {spec.key: spec.hyper_parameters for spec in launchable_methods()}
+# The config field each merge method reads; the other one is left out, as the form may carry both.
+MERGE_SETTINGS = {"linear": "weights", "slerp": "t"}
 
 
 class LaunchError(ApplicationError):
@@ -57,7 +51,15 @@ class LaunchRequest:
     hyper: dict[str, Any] = field(default_factory=dict)
 
 
-def _snapshot_criteria(snapshot) -> list[str]:
+@dataclass
+class LaunchPlan:
+    """A launch that passed every check: the ML config, and the parent artifacts that become run inputs."""
+
+    config: dict[str, Any]
+    inputs: list[tuple[str, RunArtifact]]
+
+
+def _snapshot_criteria(snapshot: Any) -> list[str]:
     return list(snapshot.manifest.get("criteria_set", {}).get("criteria", []))
 
 
@@ -65,7 +67,7 @@ def _run_criteria_set(run: TrainingRun) -> str | None:
     return run.result.get("lineage", {}).get("criteria_set", {}).get("key")
 
 
-def _policy_artifact(run: TrainingRun):
+def _policy_artifact(run: TrainingRun) -> RunArtifact | None:
     for name in POLICY_ARTIFACTS:
         artifact = run.artifacts.filter(name=name).first()
         if artifact:
@@ -83,108 +85,114 @@ def _check_base_model(request: LaunchRequest, errors: dict[str, str]) -> None:
         errors["base_model"] = f"Base model path {path!r} does not exist."
 
 
-def validate_launch(request: LaunchRequest) -> None:
-    """Raise LaunchError with every problem found; nothing is created when this fails."""
-    errors: dict[str, str] = {}
-    method = request.method
-    if method not in TrainingMethod.values:
-        raise LaunchError(field_errors={"method": f"Unknown method {method!r}."})
-    if method != TrainingMethod.MERGE and request.snapshot is None:
-        errors["snapshot"] = "Choose a frozen dataset snapshot."
-    criteria = _snapshot_criteria(request.snapshot) if request.snapshot is not None else []
-    if method in (TrainingMethod.REWARD, TrainingMethod.DPO, TrainingMethod.MODPO):
-        if not request.criterion:
-            errors["criterion"] = "Choose the criterion to train on."
-        elif request.snapshot is not None and request.criterion not in criteria:
-            errors["criterion"] = (
-                f"Snapshot has no {request.criterion!r} preferences (it has: {', '.join(criteria)})."
-            )
-    if method in (*POLICY_METHODS, TrainingMethod.GENERATE):
-        _check_base_model(request, errors)
-    if method in (TrainingMethod.MODPO, TrainingMethod.JOINT):
-        _check_weights(request, criteria, errors)
-    if method == TrainingMethod.MODPO:
-        _check_margin_models(request, errors)
-    if method == TrainingMethod.MERGE:
-        _check_merge(request, errors)
-    for run in [request.parent_policy, *request.margin_reward_runs, *request.merge_runs]:
-        if run is not None and run.status != Status.SUCCEEDED:
-            errors.setdefault(
-                "parents", f"Run #{run.pk} has not succeeded, so it has no artifacts to build on."
-            )
-    beta = request.hyper.get("beta")
-    if beta is not None and not (isinstance(beta, int | float) and beta > 0 and math.isfinite(beta)):
-        errors["beta"] = "beta must be a positive number."
-    if errors:
-        raise LaunchError(field_errors=errors)
-
-
-def _check_weights(request: LaunchRequest, criteria: list[str], errors: dict[str, str]) -> None:
-    weights = request.weights
-    if not weights:
-        if request.method == TrainingMethod.JOINT:
-            errors["weights"] = "Joint-loss DPO needs a weight per criterion."
-        return
-    try:
-        validate_weights(weights, what="Objective weights")
-    except ValueError as exc:
-        errors["weights"] = str(exc)
-        return
-    unknown = sorted(set(weights) - set(criteria)) if criteria else []
-    if unknown:
-        errors["weights"] = f"Weights name criteria the snapshot lacks: {', '.join(unknown)}."
-    if request.method == TrainingMethod.MODPO:
-        if weights.get(request.criterion, 0) <= 0:
-            errors["weights"] = (
-                f"The primary criterion {request.criterion!r} needs a weight above 0 (w_k > 0)."
-            )
-        expected = {request.criterion, *(run.config.get("criterion") for run in request.margin_reward_runs)}
-        if set(weights) != expected:
-            errors["weights"] = (
-                f"Give weights for exactly the primary and margin criteria: {sorted(expected)}."
-            )
-
-
 def _check_margin_models(request: LaunchRequest, errors: dict[str, str]) -> None:
-    if not request.margin_reward_runs:
-        errors["margin_reward_runs"] = "MODPO needs at least one reward model for the margin."
-        return
+    """Each margin model must be a reward run trained on the snapshot's criteria set."""
     snapshot_set = request.snapshot.manifest.get("criteria_set", {}).get("key") if request.snapshot else None
-    seen = set()
     for run in request.margin_reward_runs:
-        criterion = run.config.get("criterion")
         if run.method != TrainingMethod.REWARD:
             errors["margin_reward_runs"] = f"Run #{run.pk} is not a reward model."
-        elif criterion == request.criterion:
-            errors["margin_reward_runs"] = f"Run #{run.pk} scores the primary criterion {criterion!r}."
-        elif criterion in seen:
-            errors["margin_reward_runs"] = f"Two reward models score {criterion!r}."
         elif snapshot_set and _run_criteria_set(run) not in (None, snapshot_set):
             errors["margin_reward_runs"] = (
                 f"Run #{run.pk} was trained on the {_run_criteria_set(run)!r} criteria set, "
                 f"not {snapshot_set!r}."
             )
-        seen.add(criterion)
 
 
-def _check_merge(request: LaunchRequest, errors: dict[str, str]) -> None:
-    if len(request.merge_runs) < 2:
-        errors["merge_runs"] = "Choose at least two trained policies to merge."
-    elif any(run.method not in TRAINED_POLICY_METHODS for run in request.merge_runs):
-        errors["merge_runs"] = "Only trained policies (SFT, DPO, MODPO, joint, merge) can be merged."
-    if request.merge_method == "slerp" and len(request.merge_runs) != 2:
-        errors["merge_runs"] = "SLERP merges exactly two policies."
-    weights = request.hyper.get("merge_weights")
-    if request.merge_method == "linear" and weights is not None:
-        try:
-            validate_weights(weights, what="Merge weights")
-            if len(weights) != len(request.merge_runs):
-                raise ValueError("Give one merge weight per chosen policy.")
-        except ValueError as exc:
-            errors["merge_weights"] = str(exc)
-    t = request.hyper.get("t")
-    if request.merge_method == "slerp" and t is not None and not 0 <= t <= 1:
-        errors["t"] = "SLERP's t must be between 0 and 1."
+def _check_request(request: LaunchRequest, spec: MethodSpec, errors: dict[str, str]) -> None:
+    """What only the web side knows: the snapshot's contents, parent runs, paths on this server."""
+    if spec.needs_snapshot and request.snapshot is None:
+        errors["snapshot"] = "Choose a frozen dataset snapshot."
+    criteria = _snapshot_criteria(request.snapshot) if request.snapshot is not None else []
+    if spec.uses_criterion and request.criterion and criteria and request.criterion not in criteria:
+        errors["criterion"] = (
+            f"Snapshot has no {request.criterion!r} preferences (it has: {', '.join(criteria)})."
+        )
+    if spec.policy_field:
+        _check_base_model(request, errors)
+    unknown = sorted(set(request.weights) - set(criteria)) if spec.weights_field and criteria else []
+    if unknown:
+        errors["weights"] = f"Weights name criteria the snapshot lacks: {', '.join(unknown)}."
+    if spec.uses_margin_reward_models:
+        _check_margin_models(request, errors)
+    if spec.merges_policies and any(run.method not in policy_methods() for run in request.merge_runs):
+        labels = ", ".join(METHODS[key].label for key in policy_methods())
+        errors["merge_runs"] = f"Only trained policies ({labels}) can be merged."
+    for run in [request.parent_policy, *request.margin_reward_runs, *request.merge_runs]:
+        if run is not None and run.status != Status.SUCCEEDED:
+            errors.setdefault(
+                "parents", f"Run #{run.pk} has not succeeded, so it has no artifacts to build on."
+            )
+
+
+def _build_config(request: LaunchRequest, spec: MethodSpec, errors: dict[str, str]) -> LaunchPlan:
+    """The ML package config and its inputs; a parent without an artifact is an error, not a crash."""
+    skipped = {spec.form_field(name) for name in MERGE_SETTINGS.values()} if spec.merges_policies else set()
+    hyper = {key: value for key, value in request.hyper.items() if key not in skipped}
+    plan = LaunchPlan(config=hyper, inputs=[])
+
+    def reference(run: TrainingRun, name: str, artifact: RunArtifact | None) -> str:
+        if artifact is None:
+            errors.setdefault("parents", f"Run #{run.pk} left no {run.method} artifact to build on.")
+            return f"input:{name}"
+        plan.inputs.append((name, artifact))
+        return f"input:{name}/{artifact.name}"
+
+    config = plan.config
+    if spec.policy_field:
+        parent = request.parent_policy
+        config[spec.policy_field] = (
+            reference(parent, "policy", _policy_artifact(parent))
+            if parent is not None
+            else request.base_model.strip()
+        )
+    if spec.uses_criterion:
+        config["criterion"] = request.criterion
+    if spec.uses_margin_reward_models:
+        config["margin_reward_models"] = [
+            {
+                "criterion": run.config.get("criterion"),
+                "path": reference(
+                    run, f"rm-{run.config.get('criterion')}", run.artifacts.filter(name="model").first()
+                ),
+            }
+            for run in request.margin_reward_runs
+        ]
+    if spec.weights_field and (request.weights or spec.is_required(spec.weights_field)):
+        config[spec.weights_field] = request.weights
+    if spec.merges_policies:
+        config["method"] = request.merge_method
+        config["models"] = [
+            reference(run, f"model-{index}", _policy_artifact(run))
+            for index, run in enumerate(request.merge_runs)
+        ]
+        setting = MERGE_SETTINGS.get(request.merge_method)
+        if setting and request.hyper.get(spec.form_field(setting)) is not None:
+            config[setting] = request.hyper[spec.form_field(setting)]
+    return plan
+
+
+def _check_config(spec: MethodSpec, config: dict[str, Any], errors: dict[str, str]) -> None:
+    """Build the method's config dataclass, as the worker will; its error goes on the field it names."""
+    try:
+        config_from_dict(spec.config_class, config)
+    except ConfigFieldError as exc:
+        errors.setdefault(spec.form_field(exc.field), str(exc))
+    except (TypeError, ValueError) as exc:
+        errors.setdefault("hyper", str(exc))
+
+
+def launch_plan(request: LaunchRequest) -> LaunchPlan:
+    """Raise LaunchError with every problem found, else return the config and inputs to create."""
+    spec = METHODS.get(request.method)
+    if spec is None or not spec.launchable:
+        raise LaunchError(field_errors={"method": f"Unknown method {request.method!r}."})
+    errors: dict[str, str] = {}
+    _check_request(request, spec, errors)
+    plan = _build_config(request, spec, errors)
+    _check_config(spec, plan.config, errors)
+    if errors:
+        raise LaunchError(field_errors=errors)
+    return plan
 
 
 def _input_from_file(*, run: TrainingRun, name: str, stored_name: str, sha256: str) -> None:
@@ -193,64 +201,19 @@ def _input_from_file(*, run: TrainingRun, name: str, stored_name: str, sha256: s
     item.save()
 
 
-def _policy_reference(run: TrainingRun, name: str) -> tuple[str, Any]:
-    artifact = _policy_artifact(run)
-    if artifact is None:
-        raise LaunchError(field_errors={"parents": f"Run #{run.pk} left no policy artifact."})
-    return f"input:{name}/{artifact.name}", artifact
-
-
-def build_config(request: LaunchRequest) -> tuple[dict[str, Any], list[tuple[str, Any]]]:
-    """The ML package config, plus (input name, artifact) pairs from parent runs."""
-    hyper = {key: value for key, value in request.hyper.items() if key not in ("merge_weights", "t")}
-    config: dict[str, Any] = dict(hyper)
-    artifacts: list[tuple[str, Any]] = []
-    method = request.method
-    if method in (*POLICY_METHODS, TrainingMethod.GENERATE):
-        if request.parent_policy is not None:
-            reference, artifact = _policy_reference(request.parent_policy, "policy")
-            artifacts.append(("policy", artifact))
-        else:
-            reference = request.base_model.strip()
-        config["policy" if method == TrainingMethod.GENERATE else "base_model"] = reference
-    if method in (TrainingMethod.REWARD, TrainingMethod.DPO, TrainingMethod.MODPO):
-        config["criterion"] = request.criterion
-    if method == TrainingMethod.MODPO:
-        config["margin_reward_models"] = []
-        for run in request.margin_reward_runs:
-            criterion = run.config["criterion"]
-            artifact = run.artifacts.get(name="model")
-            artifacts.append((f"rm-{criterion}", artifact))
-            config["margin_reward_models"].append(
-                {"criterion": criterion, "path": f"input:rm-{criterion}/model"}
-            )
-        if request.weights:
-            config["weights"] = request.weights
-    if method == TrainingMethod.JOINT:
-        config["criteria_weights"] = request.weights
-    if method == TrainingMethod.MERGE:
-        config.update(method=request.merge_method, models=[])
-        for index, run in enumerate(request.merge_runs):
-            reference, artifact = _policy_reference(run, f"model-{index}")
-            artifacts.append((f"model-{index}", artifact))
-            config["models"].append(reference)
-        if request.merge_method == "linear" and request.hyper.get("merge_weights") is not None:
-            config["weights"] = request.hyper["merge_weights"]
-        if request.merge_method == "slerp" and request.hyper.get("t") is not None:
-            config["t"] = request.hyper["t"]
-    return config, artifacts
-
-
 def training_run_launch(*, request: LaunchRequest, created_by: AbstractBaseUser) -> TrainingRun:
     """Validate, create the run with its inputs and lineage, and queue it for a GPU worker."""
-    validate_launch(request)
-    config, parent_artifacts = build_config(request)
+    plan = launch_plan(request)
     parents = [
         run for run in [request.parent_policy, *request.margin_reward_runs, *request.merge_runs] if run
     ]
     with transaction.atomic():
         run = training_run_create(
-            name=request.name, method=request.method, config=config, created_by=created_by, parents=parents
+            name=request.name,
+            method=request.method,
+            config=plan.config,
+            created_by=created_by,
+            parents=parents,
         )
         if request.snapshot is not None:
             run.snapshot_hash = request.snapshot.content_hash
@@ -261,7 +224,7 @@ def training_run_launch(*, request: LaunchRequest, created_by: AbstractBaseUser)
                 stored_name=request.snapshot.archive.name,
                 sha256=request.snapshot.archive_sha256,
             )
-        for name, artifact in parent_artifacts:
+        for name, artifact in plan.inputs:
             _input_from_file(run=run, name=name, stored_name=artifact.file.name, sha256=artifact.sha256)
         training_run_enqueue(run=run)
     return run

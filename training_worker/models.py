@@ -7,17 +7,12 @@ from django.db import models
 from django.utils import timezone
 
 from core.models import StatusMachine
+from training_worker.ml.registry import METHODS
 
-
-class TrainingMethod(models.TextChoices):
-    REWARD = "reward", "Reward model"
-    SFT = "sft", "SFT"
-    DPO = "dpo", "DPO"
-    MODPO = "modpo", "MODPO"
-    JOINT = "joint", "Joint-loss DPO"
-    MERGE = "merge", "Merge (DPO soup)"
-    GENERATE = "generate", "Generation"
-    SCORE = "score", "Reward-model scoring"
+# The method registry is the one list of methods; members are named after their keys (TrainingMethod.MODPO).
+TrainingMethod = models.TextChoices(
+    "TrainingMethod", [(spec.key.upper(), (spec.key, spec.label)) for spec in METHODS.values()]
+)
 
 
 class TrainingRun(StatusMachine):

@@ -13,9 +13,11 @@ from pathlib import Path
 import pytest
 
 from training_worker.ml import score as score_module
-from training_worker.ml.cli import main, runner_for
+from training_worker.ml.cli import main
+from training_worker.ml.configs import ScoreRunConfig
+from training_worker.ml.registry import METHODS
 from training_worker.ml.runtime import write_artifact_metadata
-from training_worker.ml.score import ScoreRunConfig, read_items, run_score
+from training_worker.ml.score import read_items, run_score
 from training_worker.ml.scoring import RewardScorer
 from training_worker.ml.tiny_models import build_tiny_bert
 
@@ -100,7 +102,7 @@ def test_bad_configs_and_items_fail_clearly(tmp_path, reward_models):
 
 
 def test_cli_scores_items_in_the_snapshot_directory(tmp_path, reward_models, capsys):
-    assert runner_for("score") == (ScoreRunConfig, run_score)
+    assert (METHODS["score"].config_class, METHODS["score"].load_runner()) == (ScoreRunConfig, run_score)
     snapshot = tmp_path / "snap"
     snapshot.mkdir()
     _items_file(snapshot)

@@ -174,7 +174,8 @@ def test_the_gpu_generator_reads_our_snapshot_and_its_output_ingests(
 ):
     """The real training_worker.ml generator (tiny model, CPU) on our exported snapshot, then ingest."""
     pytest.importorskip("torch")
-    from training_worker.ml.generate import GenerationRunConfig, run_generation
+    from training_worker.ml.configs import GenerationRunConfig
+    from training_worker.ml.generate import run_generation
     from training_worker.ml.tiny_models import build_tiny_causal_lm
 
     policy = build_tiny_causal_lm(tmp_path / "policy", seed=0)

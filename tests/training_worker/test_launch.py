@@ -155,6 +155,22 @@ def test_joint_loss_needs_weights(researcher, base_model):
     assert "weight per criterion" in caught.value.field_errors["weights"][0]
 
 
+def test_joint_loss_batch_must_balance_its_criteria(researcher, base_model):
+    """Checked by the ML package's own config class, so the worker would refuse nothing the web accepted."""
+    request = LaunchRequest(
+        name="joint",
+        method="joint",
+        snapshot=snapshot(),
+        base_model=base_model,
+        weights={"empathy": 0.5, "safety": 0.3, "trust_rapport": 0.2},
+        hyper={"per_device_train_batch_size": 8},
+    )
+    with pytest.raises(LaunchError) as caught:
+        training_run_launch(request=request, created_by=researcher)
+    message = caught.value.errors["per_device_train_batch_size"]
+    assert "must be a multiple of the number of criteria" in message
+
+
 def test_dpo_from_a_trained_sft_policy_references_its_adapter(researcher, django_capture_on_commit_callbacks):
     sft = TrainingRunFactory(method="sft", status=Status.SUCCEEDED)
     RunArtifact.objects.create(run=sft, name="adapter", file="run-artifacts/sft", sha256="e" * 64, size=1)

@@ -78,6 +78,8 @@ def test_joint_weights_come_from_a_survey_weight_set(
         "base_model": str(tmp_path),
         "weight_set": weight_set.pk,
         "beta": 0.1,
+        # Balanced joint-loss batches hold the same number of pairs of each of the snapshot's 6 criteria.
+        "per_device_train_batch_size": 6,
     }
     with django_capture_on_commit_callbacks(execute=False):
         response = researcher_client.post("/runs/launch/", form)

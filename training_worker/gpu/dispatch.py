@@ -1,7 +1,15 @@
-"""Turn a run spec into a call of the ML package's runner for its method."""
+"""Turn a run spec into a call of the ML package's runner for its method (looked up in the registry)."""
+
+from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from training_worker.ml.configs import config_from_dict
+from training_worker.ml.registry import method_spec
+
+if TYPE_CHECKING:
+    from training_worker.ml.callbacks import RunCallbacks
 
 INPUT_PREFIX = "input:"
 
@@ -21,12 +29,13 @@ def resolve_inputs(value: Any, inputs: dict[str, Path]) -> Any:
 
 
 def run_method(
-    *, method: str, config: dict[str, Any], inputs: dict[str, Path], output_dir: Path, callbacks
+    *,
+    method: str,
+    config: dict[str, Any],
+    inputs: dict[str, Path],
+    output_dir: Path,
+    callbacks: RunCallbacks,
 ) -> dict[str, Any]:
-    from training_worker.ml.cli import runner_for
-    from training_worker.ml.config import config_from_dict
-
-    config_cls, run = runner_for(method)
-    typed_config = config_from_dict(config_cls, resolve_inputs(config, inputs))
-    snapshot_dir = inputs.get("snapshot")
-    return run(typed_config, snapshot_dir, output_dir, callbacks)
+    spec = method_spec(method)
+    typed_config = config_from_dict(spec.config_class, resolve_inputs(config, inputs))
+    return spec.load_runner()(typed_config, inputs.get("snapshot"), output_dir, callbacks)

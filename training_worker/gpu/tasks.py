@@ -7,7 +7,6 @@ so repeats are stored once, and the result post is idempotent.
 
 import contextlib
 import logging
-import os
 import tarfile
 import traceback
 from pathlib import Path
@@ -23,7 +22,8 @@ logger = logging.getLogger(__name__)
 
 
 def worker_data_dir() -> Path:
-    return Path(env_str("WORKER_DATA_DIR", os.path.join(os.getcwd(), "var", "worker")))
+    configured = env_str("WORKER_DATA_DIR")
+    return Path(configured) if configured else Path.cwd() / "var" / "worker"
 
 
 class ApiCallbacks:

@@ -14,13 +14,14 @@ import contextlib
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-METHODS = ("reward", "sft", "dpo", "modpo", "joint", "merge", "generate", "score")
+from .configs import config_from_dict
+from .registry import METHODS, method_spec
 
 
 class PrintProgress:
@@ -34,44 +35,6 @@ class PrintProgress:
         return False
 
 
-def runner_for(method: str) -> tuple[type, Callable[..., dict[str, Any]]]:
-    """(config class, runner) of a method; the GPU worker dispatches run specs through this too."""
-    if method not in METHODS:
-        raise ValueError(f"Unknown method {method!r}; expected one of {', '.join(METHODS)}.")
-    # Imported lazily: each method pulls in TRL and torch, which `--help` should not wait for.
-    if method == "reward":
-        from .reward import RewardRunConfig, run_reward
-
-        return RewardRunConfig, run_reward
-    if method == "sft":
-        from .sft import SFTRunConfig, run_sft
-
-        return SFTRunConfig, run_sft
-    if method == "dpo":
-        from .dpo import DPORunConfig, run_dpo
-
-        return DPORunConfig, run_dpo
-    if method == "modpo":
-        from .modpo import MODPORunConfig, run_modpo
-
-        return MODPORunConfig, run_modpo
-    if method == "joint":
-        from .joint import JointRunConfig, run_joint
-
-        return JointRunConfig, run_joint
-    if method == "merge":
-        from .merge import MergeRunConfig, run_merge
-
-        return MergeRunConfig, run_merge
-    if method == "score":
-        from .score import ScoreRunConfig, run_score
-
-        return ScoreRunConfig, run_score
-    from .generate import GenerationRunConfig, run_generation
-
-    return GenerationRunConfig, run_generation
-
-
 def load_config_file(path: Path) -> dict[str, Any]:
     """Read a YAML or JSON config file (JSON is valid YAML) into a mapping."""
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -81,11 +44,9 @@ def load_config_file(path: Path) -> dict[str, Any]:
 
 
 def _train(args: argparse.Namespace) -> dict[str, Any]:
-    from .config import config_from_dict
-
-    config_cls, run = runner_for(args.method)
-    config = config_from_dict(config_cls, load_config_file(args.config))
-    return run(config, args.snapshot, args.output, PrintProgress())
+    spec = method_spec(args.method)
+    config = config_from_dict(spec.config_class, load_config_file(args.config))
+    return spec.load_runner()(config, args.snapshot, args.output, PrintProgress())
 
 
 def _build_tiny_models(args: argparse.Namespace) -> dict[str, Any]:
@@ -107,9 +68,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m training_worker.ml", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
 
-    train = commands.add_parser("train", help="Train (or merge, or generate) from a snapshot directory.")
-    train.add_argument("--method", choices=METHODS, required=True)
-    train.add_argument("--snapshot", type=Path, help="Exported snapshot directory (optional for merge).")
+    train = commands.add_parser(
+        "train",
+        help="Train (or merge, generate, score) from a snapshot directory.",
+        epilog="methods: " + "; ".join(f"{spec.key} = {spec.label}" for spec in METHODS.values()),
+    )
+    train.add_argument("--method", choices=list(METHODS), required=True)
+    optional = ", ".join(spec.key for spec in METHODS.values() if not spec.needs_snapshot)
+    train.add_argument(
+        "--snapshot", type=Path, help=f"Exported snapshot directory (optional for {optional})."
+    )
     train.add_argument("--config", type=Path, required=True, help="YAML or JSON run config.")
     train.add_argument(
         "--output", type=Path, required=True, help="Output directory (resumes if it has checkpoints)."
@@ -135,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # The worker has no model hub access: fail fast on a missing local file instead of trying the network.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     args = build_parser().parse_args(argv)
-    if args.command == "train" and args.method != "merge" and args.snapshot is None:
+    if args.command == "train" and method_spec(args.method).needs_snapshot and args.snapshot is None:
         print(f"error: --snapshot is required for method {args.method!r}", file=sys.stderr)
         return 2
     try:

@@ -15,28 +15,10 @@ from trl import DPOConfig, DPOTrainer
 from trl.trainer.dpo_trainer import DataCollatorForPreference
 
 from .callbacks import NullCallbacks, RunCallbacks
-from .config import PolicyTrainingConfig
+from .configs import DPORunConfig, PolicyTrainingConfig
 from .policy import PolicySetup, finish_policy_run, load_policy
 from .runtime import Hardware, lora_config, train_with_checkpoints, trainer_arguments
 from .snapshot import Snapshot, load_snapshot, preference_dataset
-
-
-@dataclass(kw_only=True)
-class DPORunConfig(PolicyTrainingConfig):
-    """Direct preference optimisation on one criterion's pairs."""
-
-    criterion: str = field(metadata={"help": "Criterion whose preference pairs train the policy."})
-    beta: float = field(
-        default=0.1, metadata={"help": "KL strength of DPO (temperature of the implicit reward)."}
-    )
-    learning_rate: float = field(default=5e-6, metadata={"help": "Peak learning rate of AdamW."})
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if not self.criterion:
-            raise ValueError("criterion is required.")
-        if self.beta <= 0:
-            raise ValueError(f"beta must be positive, got {self.beta}.")
 
 
 @dataclass

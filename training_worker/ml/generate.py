@@ -8,73 +8,26 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
-from transformers import PreTrainedModel, PreTrainedTokenizerBase, set_seed
+from transformers import GenerationMixin, PreTrainedModel, PreTrainedTokenizerBase, set_seed
 
 from .callbacks import NullCallbacks, RunCallbacks
-from .config import PRECISIONS, require_existing_path
+from .configs import GenerationRunConfig, require_existing_path
 from .runtime import finish_run, load_causal_lm, load_tokenizer, resolve_hardware
-from .snapshot import SPLITS, load_snapshot
-
-
-@dataclass(kw_only=True)
-class GenerationRunConfig:
-    """Sample responses from one policy."""
-
-    policy: str = field(metadata={"help": "Policy directory: a full model or a LoRA adapter (`adapter/`)."})
-    num_responses: int = field(default=5, metadata={"help": "Responses K per question."})
-    temperature: float = field(
-        default=0.8, metadata={"help": "Sampling temperature; 0 means greedy decoding."}
-    )
-    top_p: float = field(default=1.0, metadata={"help": "Nucleus sampling mass."})
-    max_new_tokens: int = field(default=256, metadata={"help": "Maximum tokens per response."})
-    batch_size: int = field(default=8, metadata={"help": "Questions per generate call."})
-    seed: int = field(default=0, metadata={"help": "Sampling seed."})
-    split: str = field(default="test", metadata={"help": "Snapshot split whose questions to answer."})
-    max_questions: int | None = field(default=None, metadata={"help": "Answer only the first N questions."})
-    precision: str = field(
-        default="auto", metadata={"help": "'fp32', 'bf16' or 'auto' (bf16 on capable GPUs)."}
-    )
-
-    def __post_init__(self) -> None:
-        if self.num_responses < 1:
-            raise ValueError(f"num_responses must be at least 1, got {self.num_responses}.")
-        if self.temperature < 0:
-            raise ValueError(f"temperature must be non-negative, got {self.temperature}.")
-        if self.temperature == 0 and self.num_responses > 1:
-            raise ValueError("Greedy decoding (temperature 0) gives one response; set num_responses=1.")
-        if not 0 < self.top_p <= 1:
-            raise ValueError(f"top_p must be in (0, 1], got {self.top_p}.")
-        if self.max_new_tokens < 1 or self.batch_size < 1:
-            raise ValueError("max_new_tokens and batch_size must be at least 1.")
-        if self.split not in SPLITS:
-            raise ValueError(f"split must be one of {SPLITS}, got {self.split!r}.")
-        if self.max_questions is not None and self.max_questions < 1:
-            raise ValueError(f"max_questions must be positive or None, got {self.max_questions}.")
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}.")
-
-    def settings(self) -> dict[str, Any]:
-        """Sampling settings stored with every response, so each one can be traced and reproduced."""
-        return {
-            "policy": self.policy,
-            "temperature": self.temperature,
-            "top_p": self.top_p,
-            "max_new_tokens": self.max_new_tokens,
-            "seed": self.seed,
-            "batch_size": self.batch_size,
-        }
+from .snapshot import load_snapshot
 
 
 def _render_prompt(tokenizer: PreTrainedTokenizerBase, prompt: str) -> str:
     if tokenizer.chat_template is None:
         return prompt
     messages = [{"role": "user", "content": prompt}]
-    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    rendered = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    if not isinstance(rendered, str):
+        raise TypeError(f"The chat template rendered {type(rendered).__name__}, not text.")
+    return rendered
 
 
 @torch.inference_mode()
@@ -89,6 +42,8 @@ def generate_responses(
 
     Stops between batches when the callbacks ask to cancel; the responses generated so far are returned.
     """
+    if not isinstance(model, GenerationMixin):
+        raise TypeError(f"{type(model).__name__} cannot generate text.")
     callbacks = callbacks or NullCallbacks()
     set_seed(config.seed)
     # Left padding keeps each prompt's last token adjacent to the generated continuation.
@@ -145,7 +100,8 @@ def run_generation(
     questions = snapshot.questions(config.split)[: config.max_questions]
     hardware = resolve_hardware(config.precision)
     dtype = torch.bfloat16 if hardware.bf16 else torch.float32
-    model = load_causal_lm(config.policy, dtype=dtype).to(hardware.device).eval()
+    # transformers wraps `to` with functools.wraps(Module.to), whose stub keeps the unbound `self` parameter.
+    model = load_causal_lm(config.policy, dtype=dtype).to(hardware.device).eval()  # type: ignore[arg-type]
     tokenizer = load_tokenizer(config.policy)
     records = generate_responses(model, tokenizer, questions, config, callbacks)
     output_dir.mkdir(parents=True, exist_ok=True)

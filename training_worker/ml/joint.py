@@ -20,7 +20,7 @@ from datasets import Dataset, concatenate_datasets
 from trl import DPOConfig, DPOTrainer
 
 from .callbacks import RunCallbacks
-from .config import PolicyTrainingConfig, validate_weights
+from .configs import JointRunConfig, validate_weights
 from .dpo import PreferenceRunPlan, dpo_arguments, train_preference_policy, with_extra_columns
 from .policy import PolicySetup
 from .runtime import lora_config
@@ -38,7 +38,7 @@ class JointDPOConfig(DPOConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        validate_weights(self.criterion_weights, what="criterion_weights")
+        validate_weights(self.criterion_weights, field="criterion_weights")
 
 
 class JointDPOTrainer(DPOTrainer):
@@ -50,12 +50,15 @@ class JointDPOTrainer(DPOTrainer):
         super().__init__(*args, **kwargs)
         if not isinstance(self.args, JointDPOConfig):
             raise TypeError(f"JointDPOTrainer needs a JointDPOConfig, got {type(self.args).__name__}.")
+        self.joint_args: JointDPOConfig = self.args
         with_extra_columns(self, {"criterion_index": torch.long})
 
     def _set_signature_columns_if_needed(self) -> None:
         super()._set_signature_columns_if_needed()
-        if "criterion_index" not in self._signature_columns:
-            self._signature_columns = [*self._signature_columns, "criterion_index"]
+        columns: list[str] = list(self._signature_columns or [])
+        if "criterion_index" not in columns:
+            # transformers declares this cache as None only, though it holds the forward's column names.
+            self._signature_columns = [*columns, "criterion_index"]  # type: ignore[assignment]
 
     def _compute_loss(self, model: Any, inputs: dict[str, Any], return_outputs: bool) -> Any:
         if return_outputs:
@@ -64,7 +67,7 @@ class JointDPOTrainer(DPOTrainer):
         criterion_index = inputs.pop("criterion_index")
         pairs = criterion_index.size(0)
         present = criterion_index.unique().tolist()
-        weights = self.args.criterion_weights
+        weights = self.joint_args.criterion_weights
         total_weight = sum(weights[c] for c in present)
         loss = torch.zeros((), device=self.accelerator.device)
         for c in present:
@@ -79,38 +82,6 @@ class JointDPOTrainer(DPOTrainer):
             }
             loss = loss + (weights[c] / total_weight) * super()._compute_loss(model, sub_batch, False)
         return loss
-
-
-@dataclass(kw_only=True)
-class JointRunConfig(PolicyTrainingConfig):
-    """Joint-loss DPO over several criteria with weights w_c."""
-
-    criteria_weights: dict[str, float] = field(
-        metadata={
-            "help": "{criterion: w_c}, non-negative and summing to 1; criteria with w_c = 0 are skipped."
-        }
-    )
-    beta: float = field(default=0.1, metadata={"help": "KL strength of DPO, shared by all criteria."})
-    learning_rate: float = field(default=5e-6, metadata={"help": "Peak learning rate of AdamW."})
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        validate_weights(self.criteria_weights, what="criteria_weights")
-        if self.beta <= 0:
-            raise ValueError(f"beta must be positive, got {self.beta}.")
-        active = self.active_criteria()
-        if self.per_device_train_batch_size % len(active):
-            raise ValueError(
-                f"per_device_train_batch_size ({self.per_device_train_batch_size}) must be a multiple of the "
-                f"number of criteria with positive weight ({len(active)}), so every batch is balanced."
-            )
-
-    def active_criteria(self) -> list[str]:
-        return [criterion for criterion, weight in self.criteria_weights.items() if weight > 0]
-
-    def validate_against_snapshot(self, snapshot: Snapshot) -> None:
-        for criterion in self.criteria_weights:
-            snapshot.require_criterion(criterion)
 
 
 def balanced_order(

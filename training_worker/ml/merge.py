@@ -9,10 +9,8 @@ reproduces an input model exactly.
 from __future__ import annotations
 
 import json
-import math
 import shutil
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,60 +20,15 @@ from transformers import AutoModelForCausalLM
 
 from . import __version__
 from .callbacks import NullCallbacks, RunCallbacks
-from .config import require_existing_path, validate_weights
+from .configs import MergeRunConfig
 from .runtime import ARTIFACT_FILE, finish_run, is_adapter_dir, load_tokenizer, write_artifact_metadata
 from .snapshot import load_snapshot
 
-MERGE_METHODS = ("linear", "slerp")
 ADAPTER_WEIGHTS = "adapter_model.safetensors"
 # Adapter settings that must agree for a tensor-wise merge to mean anything.
 ADAPTER_KEYS_THAT_MUST_MATCH = ("base_model_name_or_path", "r", "lora_alpha", "target_modules", "peft_type")
 # Below this angle between two tensors SLERP is numerically a straight line; interpolate linearly instead.
 SLERP_COLINEAR_DOT = 0.9995
-
-
-@dataclass(kw_only=True)
-class MergeRunConfig:
-    """Merge two or more trained policies into one."""
-
-    models: list[str] = field(
-        metadata={"help": "Policy artifact directories: all LoRA adapters (`adapter/`) or all full models."}
-    )
-    method: str = field(default="linear", metadata={"help": "'linear' (weighted average) or 'slerp'."})
-    weights: list[float] | None = field(
-        default=None,
-        metadata={
-            "help": "Linear merge weights, one per model, non-negative, summing to 1; None is uniform."
-        },
-    )
-    t: float = field(
-        default=0.5, metadata={"help": "SLERP position between the first (t=0) and second (t=1) model."}
-    )
-
-    def __post_init__(self) -> None:
-        if len(self.models) < 2:
-            raise ValueError(f"Merging needs at least two models, got {len(self.models)}.")
-        if self.method not in MERGE_METHODS:
-            raise ValueError(f"method must be one of {MERGE_METHODS}, got {self.method!r}.")
-        if self.method == "linear":
-            if self.weights is not None:
-                if len(self.weights) != len(self.models):
-                    raise ValueError(f"Got {len(self.weights)} weights for {len(self.models)} models.")
-                validate_weights(self.weights, what="merge weights")
-        else:
-            if len(self.models) != 2:
-                raise ValueError(f"SLERP merges exactly two models, got {len(self.models)}.")
-            if self.weights is not None:
-                raise ValueError("SLERP takes `t`, not `weights`.")
-            if not 0.0 <= self.t <= 1.0 or math.isnan(self.t):
-                raise ValueError(f"SLERP t must be in [0, 1], got {self.t}.")
-
-    def linear_weights(self) -> list[float]:
-        return self.weights if self.weights is not None else [1.0 / len(self.models)] * len(self.models)
-
-    def check_paths(self) -> None:
-        for path in self.models:
-            require_existing_path(path, what="model to merge")
 
 
 def _check_same_tensors(state_dicts: Sequence[dict[str, torch.Tensor]]) -> None:
@@ -95,7 +48,9 @@ def linear_merge(
     _check_same_tensors(state_dicts)
     merged = {}
     for name, tensor in state_dicts[0].items():
-        total = sum(w * sd[name].double() for w, sd in zip(weights, state_dicts, strict=True))
+        total = torch.zeros_like(tensor, dtype=torch.float64)
+        for weight, state_dict in zip(weights, state_dicts, strict=True):
+            total += weight * state_dict[name].double()
         merged[name] = total.to(tensor.dtype)
     return merged
 

@@ -28,8 +28,8 @@ import torch
 from trl import DPOConfig, DPOTrainer
 
 from .callbacks import RunCallbacks
-from .config import require_existing_path, validate_weights
-from .dpo import DPORunConfig, PreferenceRunPlan, dpo_arguments, train_preference_policy, with_extra_columns
+from .configs import MODPORunConfig
+from .dpo import PreferenceRunPlan, dpo_arguments, train_preference_policy, with_extra_columns
 from .policy import PolicySetup
 from .runtime import lora_config, read_artifact_metadata
 from .scoring import RewardScorer, score_pairs
@@ -73,14 +73,17 @@ class MODPOTrainer(DPOTrainer):
         super().__init__(*args, **kwargs)
         if not isinstance(self.args, MODPOConfig):
             raise TypeError(f"MODPOTrainer needs a MODPOConfig, got {type(self.args).__name__}.")
+        self.modpo_args: MODPOConfig = self.args
         # TRL reads `self.beta` in the loss and its reward metrics, so its rewards are MODPO's implicit ones.
-        self.beta = self.args.beta / self.args.objective_weight
+        self.beta = self.modpo_args.beta / self.modpo_args.objective_weight
         with_extra_columns(self, {"margin": torch.float32})
 
     def _set_signature_columns_if_needed(self) -> None:
         super()._set_signature_columns_if_needed()
-        if "margin" not in self._signature_columns:
-            self._signature_columns = [*self._signature_columns, "margin"]
+        columns: list[str] = list(self._signature_columns or [])
+        if "margin" not in columns:
+            # transformers declares this cache as None only, though it holds the forward's column names.
+            self._signature_columns = [*columns, "margin"]  # type: ignore[assignment]
 
     @contextlib.contextmanager
     def _reference_from_batch(self) -> Iterator[None]:
@@ -104,121 +107,31 @@ class MODPOTrainer(DPOTrainer):
             )
         ref_chosen = inputs["ref_chosen_logps"]
         inputs["ref_chosen_logps"] = (
-            ref_chosen + margin.to(ref_chosen.device, ref_chosen.dtype) / self.args.beta
+            ref_chosen + margin.to(ref_chosen.device, ref_chosen.dtype) / self.modpo_args.beta
         )
-        mode = "train" if self.model.training else "eval"
+        mode = "train" if model.training else "eval"
         self._metrics[mode]["modpo/margin"].append(self.accelerator.gather(margin.detach()).mean().item())
         with self._reference_from_batch():
             return super()._compute_loss(model, inputs, return_outputs)
 
 
-@dataclass
-class MarginRewardModel:
-    """A reward-model artifact from an earlier `reward` run and the criterion it scores."""
-
-    criterion: str = field(metadata={"help": "Criterion the reward model scores (must match its artifact)."})
-    path: str = field(metadata={"help": "The reward run's `model/` directory."})
-
-
-@dataclass(kw_only=True)
-class MODPORunConfig(DPORunConfig):
-    """MODPO on `criterion` (the primary objective k) with margins from reward models of other criteria."""
-
-    margin_reward_models: list[MarginRewardModel] = field(
-        default_factory=list,
-        metadata={"help": "Reward models r_j (j != k) whose weighted score differences form the margin."},
-    )
-    weights: dict[str, float] | None = field(
-        default=None,
-        metadata={
-            "help": "Objective weights {criterion: w}, covering the primary criterion and every margin "
-            "reward model, summing to 1. None takes the snapshot's survey-derived objective weights for "
-            "those criteria, renormalised to sum to 1."
-        },
-    )
-    margin_batch_size: int = field(default=64, metadata={"help": "Batch size for scoring responses."})
-
-    def __post_init__(self) -> None:
-        self.margin_reward_models = [
-            spec if isinstance(spec, MarginRewardModel) else MarginRewardModel(**spec)
-            for spec in self.margin_reward_models
-        ]
-        super().__post_init__()
-        if not self.margin_reward_models:
+def check_margin_reward_models(config: MODPORunConfig, snapshot: Snapshot) -> None:
+    """The config fits the snapshot, and each margin artifact is a reward model of its criterion and set."""
+    config.validate_against_snapshot(snapshot)
+    for spec in config.margin_reward_models:
+        metadata = read_artifact_metadata(spec.path)
+        if metadata.get("kind") != "reward_model":
+            raise ValueError(f"{spec.path} is a {metadata.get('kind')!r} artifact, not a reward model.")
+        if metadata.get("criterion") != spec.criterion:
             raise ValueError(
-                "MODPO needs at least one margin reward model; without one it is DPO (method 'dpo')."
+                f"{spec.path} scores {metadata.get('criterion')!r}, but the config names {spec.criterion!r}."
             )
-        criteria = [spec.criterion for spec in self.margin_reward_models]
-        if self.criterion in criteria:
+        trained_set = metadata.get("criteria_set", {}).get("key")
+        if trained_set != snapshot.criteria_set_key:
             raise ValueError(
-                f"Margin reward models must score other criteria than the primary one ({self.criterion!r})."
+                f"The {spec.criterion!r} reward model at {spec.path} was trained on criteria set "
+                f"{trained_set!r}, not on this snapshot's {snapshot.criteria_set_key!r}."
             )
-        if len(set(criteria)) != len(criteria):
-            raise ValueError(f"Each criterion may have one margin reward model, got {criteria}.")
-        if self.margin_batch_size < 1:
-            raise ValueError(f"margin_batch_size must be at least 1, got {self.margin_batch_size}.")
-        if self.weights is not None:
-            self._validate_weights(self.weights)
-
-    def _validate_weights(self, weights: dict[str, float]) -> None:
-        expected = {self.criterion, *(spec.criterion for spec in self.margin_reward_models)}
-        if set(weights) != expected:
-            raise ValueError(
-                f"weights must cover exactly the primary criterion and the margin reward models' criteria "
-                f"{sorted(expected)}, got {sorted(weights)}."
-            )
-        validate_weights(weights, what="MODPO weights")
-        if weights[self.criterion] <= 0:
-            raise ValueError(
-                f"The primary criterion's weight w_k must be positive, got {weights[self.criterion]}."
-            )
-
-    def check_paths(self) -> None:
-        super().check_paths()
-        for spec in self.margin_reward_models:
-            require_existing_path(spec.path, what=f"margin reward model for {spec.criterion!r}")
-
-    def resolved_weights(self, snapshot: Snapshot) -> dict[str, float]:
-        """The weights to train with: the configured ones, or the snapshot's restricted and renormalised."""
-        if self.weights is not None:
-            return dict(self.weights)
-        wanted = [self.criterion, *(spec.criterion for spec in self.margin_reward_models)]
-        missing = [c for c in wanted if c not in snapshot.objective_weights]
-        if missing:
-            raise ValueError(f"weights not given and the snapshot has no objective weight for {missing}.")
-        total = sum(snapshot.objective_weights[c] for c in wanted)
-        if total <= 0:
-            raise ValueError(
-                f"The snapshot's objective weights for {wanted} sum to {total}; cannot normalise."
-            )
-        weights = {c: snapshot.objective_weights[c] / total for c in wanted}
-        self._validate_weights(weights)
-        return weights
-
-    def validate_against_snapshot(self, snapshot: Snapshot) -> None:
-        """Criteria must belong to the snapshot, and reward models to the snapshot's criteria set."""
-        snapshot.require_criterion(self.criterion)
-        for spec in self.margin_reward_models:
-            if spec.criterion not in snapshot.criteria:
-                raise ValueError(
-                    f"Margin reward model criterion {spec.criterion!r} is not in the snapshot's criteria set "
-                    f"{snapshot.criteria_set_key!r} ({', '.join(snapshot.criteria)})."
-                )
-            metadata = read_artifact_metadata(spec.path)
-            if metadata.get("kind") != "reward_model":
-                raise ValueError(f"{spec.path} is a {metadata.get('kind')!r} artifact, not a reward model.")
-            if metadata.get("criterion") != spec.criterion:
-                raise ValueError(
-                    f"{spec.path} scores {metadata.get('criterion')!r}, "
-                    f"but the config names {spec.criterion!r}."
-                )
-            trained_set = metadata.get("criteria_set", {}).get("key")
-            if trained_set != snapshot.criteria_set_key:
-                raise ValueError(
-                    f"The {spec.criterion!r} reward model at {spec.path} was trained on criteria set "
-                    f"{trained_set!r}, not on this snapshot's {snapshot.criteria_set_key!r}."
-                )
-        self.resolved_weights(snapshot)
 
 
 @dataclass
@@ -331,6 +244,6 @@ def run_modpo(
         output_dir,
         callbacks,
         method="modpo",
-        validate=config.validate_against_snapshot,
+        validate=lambda snapshot: check_margin_reward_models(config, snapshot),
         build=build,
     )

@@ -7,6 +7,7 @@ when the starting model is an adapter merged in memory).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from datasets import Dataset
 from transformers import PreTrainedModel, PreTrainedTokenizerBase, Trainer
 
 from . import __version__
-from .config import PolicyTrainingConfig
+from .configs import PolicyTrainingConfig
 from .runtime import (
     Hardware,
     TrainOutcome,
@@ -75,22 +76,22 @@ def finish_policy_run(
     parents = [config.base_model, *(parents or [])]
     extra_artifacts = extra_artifacts or {}
     metrics = {**outcome.train_metrics, **(extra_metrics or {})}
-    common = {
-        "method": method,
-        "config": config,
-        "snapshot": snapshot,
-        "output_dir": output_dir,
-        "parents": parents,
-        "hardware": hardware,
-        "outcome": outcome,
-    }
+    finish = functools.partial(
+        finish_run,
+        method=method,
+        config=config,
+        snapshot=snapshot,
+        output_dir=output_dir,
+        parents=parents,
+        hardware=hardware,
+        outcome=outcome,
+    )
     if outcome.status == "cancelled":
-        return finish_run(
+        return finish(
             status="cancelled",
             metrics=metrics,
             artifacts={"checkpoint": str(last_checkpoint(output_dir)), **extra_artifacts},
             log_history=trainer.state.log_history,
-            **common,
         )
     artifacts = save_policy(trainer, output_dir, merged=config.save_merged_model)
     for directory in artifacts.values():
@@ -109,10 +110,9 @@ def finish_policy_run(
         # The held-out pairs are the snapshot's test split; TRL prefixes its own metrics "eval_" regardless.
         held_out = trainer.evaluate(eval_dataset=eval_dataset)
         metrics.update({f"test_{key.removeprefix('eval_')}": value for key, value in held_out.items()})
-    return finish_run(
+    return finish(
         status="completed",
         metrics=metrics,
         artifacts={**artifacts, **extra_artifacts},
         log_history=trainer.state.log_history,
-        **common,
     )

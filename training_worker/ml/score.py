@@ -20,56 +20,18 @@ from __future__ import annotations
 
 import gc
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from .callbacks import NullCallbacks, RunCallbacks
-from .config import PRECISIONS, require_existing_path
+from .configs import ITEMS_FILE, ScoreRunConfig, require_existing_path
 from .runtime import ARTIFACT_FILE, finish_run, read_artifact_metadata, resolve_hardware
 from .scoring import RewardScorer
 
 ITEM_KEYS = ("item_id", "prompt", "response_a", "response_b")
-ITEMS_FILE = "items.jsonl"
 SCORES_FILE = "scores.jsonl"
-
-
-@dataclass(kw_only=True)
-class ScoreRunConfig:
-    """Score (prompt, response A, response B) items with one reward model per criterion."""
-
-    reward_models: list[dict[str, str]] = field(
-        metadata={"help": "One {'criterion': key, 'path': reward-model directory} per criterion scored."}
-    )
-    items: str | None = field(
-        default=None, metadata={"help": f"Items JSONL; default: {ITEMS_FILE} in the snapshot directory."}
-    )
-    batch_size: int = field(default=32, metadata={"help": "(prompt, response) texts per forward pass."})
-    max_length: int | None = field(
-        default=None, metadata={"help": "Token limit; default: the one each reward model was trained with."}
-    )
-    precision: str = field(
-        default="auto", metadata={"help": "'fp32', 'bf16' or 'auto' (bf16 on capable GPUs)."}
-    )
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.reward_models, list) or not self.reward_models:
-            raise ValueError("reward_models must list at least one {'criterion', 'path'} entry.")
-        seen: set[str] = set()
-        for entry in self.reward_models:
-            if not isinstance(entry, dict) or not entry.get("criterion") or not entry.get("path"):
-                raise ValueError(f"Each reward model needs a criterion and a path, got {entry!r}.")
-            if entry["criterion"] in seen:
-                raise ValueError(f"Two reward models score {entry['criterion']!r}.")
-            seen.add(entry["criterion"])
-        if self.batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {self.batch_size}.")
-        if self.max_length is not None and self.max_length < 8:
-            raise ValueError(f"max_length must be at least 8 tokens or None, got {self.max_length}.")
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}.")
 
 
 def read_items(path: str | Path) -> list[dict[str, str]]:

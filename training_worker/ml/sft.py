@@ -5,41 +5,16 @@ Loss is on the response tokens only (TRL's completion-only loss for prompt-compl
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from trl import SFTConfig, SFTTrainer
 
 from .callbacks import NullCallbacks, RunCallbacks
-from .config import PolicyTrainingConfig
+from .configs import SFTRunConfig
 from .policy import finish_policy_run, load_policy
 from .runtime import lora_config, train_with_checkpoints, trainer_arguments
-from .snapshot import Snapshot, completion_dataset, load_snapshot
-
-
-@dataclass(kw_only=True)
-class SFTRunConfig(PolicyTrainingConfig):
-    """Fine-tune on the chosen response of each pair of the given criteria."""
-
-    criteria: list[str] | None = field(
-        default=None,
-        metadata={
-            "help": "Criteria whose chosen responses to learn; None uses every criterion of the snapshot."
-        },
-    )
-    learning_rate: float = field(default=2e-4, metadata={"help": "Peak learning rate of AdamW."})
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.criteria is not None and not self.criteria:
-            raise ValueError("criteria must name at least one criterion, or be None for all of them.")
-
-    def selected_criteria(self, snapshot: Snapshot) -> list[str]:
-        criteria = list(snapshot.criteria) if self.criteria is None else list(self.criteria)
-        for criterion in criteria:
-            snapshot.require_criterion(criterion)
-        return criteria
+from .snapshot import completion_dataset, load_snapshot
 
 
 def run_sft(

@@ -23,7 +23,8 @@ from typing import Any
 
 from datasets import Dataset
 
-SPLITS = ("train", "test")
+from .configs import SPLITS
+
 PAIR_KEYS = ("prompt", "chosen", "rejected", "split", "question_id", "criterion")
 
 
@@ -164,6 +165,7 @@ def preference_dataset(pairs: list[PreferencePair], *, conversational: bool) -> 
     """
     if not pairs:
         raise SnapshotError("No preference pairs to train on.")
+    rows: dict[str, list[Any]]
     if conversational:
         rows = {
             "prompt": [[{"role": "user", "content": pair.prompt}] for pair in pairs],
@@ -190,6 +192,7 @@ def completion_dataset(pairs: list[PreferencePair], *, conversational: bool) -> 
             unique.append(pair)
     if not unique:
         raise SnapshotError("No chosen responses to fine-tune on.")
+    rows: dict[str, list[Any]]
     if conversational:
         rows = {
             "prompt": [[{"role": "user", "content": pair.prompt}] for pair in unique],

@@ -170,8 +170,9 @@ def build_tiny_bert(
         num_attention_heads=num_heads,
         max_position_embeddings=512,
         pad_token_id=tokenizer.pad_token_id,
-        num_labels=1,
     )
+    # One scalar output: the reward. (A property of every config, set after init for the typed dataclass.)
+    config.num_labels = 1
     torch.manual_seed(seed)
     BertForSequenceClassification(config).save_pretrained(output_dir)
     tokenizer.save_pretrained(output_dir)

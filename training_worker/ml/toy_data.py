@@ -85,11 +85,11 @@ def _candidates(rng: random.Random, criteria: tuple[str, ...], count: int = 5) -
 
 def toy_pairs(
     criteria: tuple[str, ...], *, n_questions: int, test_fraction: float, seed: int
-) -> dict[str, list[dict[str, str]]]:
+) -> dict[str, list[dict[str, str | int]]]:
     """Preference records per criterion (including "overall": most markers beats fewest)."""
     rng = random.Random(seed)
     n_test = max(1, round(n_questions * test_fraction))
-    records: dict[str, list[dict[str, str]]] = {criterion: [] for criterion in (*criteria, "overall")}
+    records: dict[str, list[dict[str, str | int]]] = {criterion: [] for criterion in (*criteria, "overall")}
     for index in range(n_questions):
         question_id = f"q{index:04d}"
         prompt = (

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from training_worker.ml.reward import RewardRunConfig, run_reward
+from training_worker.ml.configs import RewardRunConfig
+from training_worker.ml.reward import run_reward
 from training_worker.ml.tiny_models import build_tiny_bert, build_tiny_causal_lm
 from training_worker.ml.toy_data import write_toy_snapshot
 

@@ -79,7 +79,19 @@ def test_package_never_imports_django() -> None:
     """The GPU worker runs this package without the web app's settings or dependencies."""
     modules = ", ".join(
         f"training_worker.ml.{name}"
-        for name in ("cli", "reward", "sft", "dpo", "modpo", "joint", "merge", "generate", "tiny_models")
+        for name in (
+            "cli",
+            "registry",
+            "configs",
+            "reward",
+            "sft",
+            "dpo",
+            "modpo",
+            "joint",
+            "merge",
+            "generate",
+            "tiny_models",
+        )
     )
     code = f"import sys, {modules}; sys.exit('django' in sys.modules)"
     completed = subprocess.run(
@@ -89,13 +101,3 @@ def test_package_never_imports_django() -> None:
         capture_output=True,
     )
     assert completed.returncode == 0, completed.stderr
-
-
-def test_runner_for_every_method_and_unknown_method() -> None:
-    from training_worker.ml.cli import METHODS, runner_for
-
-    for method in METHODS:
-        config_cls, run = runner_for(method)
-        assert callable(run) and config_cls.__name__.endswith("Config")
-    with pytest.raises(ValueError, match="Unknown method"):
-        runner_for("ppo")

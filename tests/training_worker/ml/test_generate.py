@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 
 from tests.training_worker.ml.helpers import RecordingCallbacks
-from training_worker.ml.generate import GenerationRunConfig, generate_responses, run_generation
+from training_worker.ml.configs import GenerationRunConfig
+from training_worker.ml.generate import generate_responses, run_generation
 from training_worker.ml.runtime import load_causal_lm, load_tokenizer
 from training_worker.ml.snapshot import load_snapshot
 

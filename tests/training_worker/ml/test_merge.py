@@ -12,7 +12,8 @@ import torch
 from safetensors.torch import load_file
 from transformers import AutoModelForCausalLM
 
-from training_worker.ml.merge import MergeRunConfig, linear_merge, run_merge, slerp
+from training_worker.ml.configs import MergeRunConfig
+from training_worker.ml.merge import linear_merge, run_merge, slerp
 from training_worker.ml.runtime import load_causal_lm, load_tokenizer
 
 

@@ -19,11 +19,18 @@ from safetensors.torch import load_file
 
 from tests.training_worker.ml.helpers import RecordingCallbacks
 from training_worker.ml import __version__
-from training_worker.ml.dpo import DPORunConfig, run_dpo
-from training_worker.ml.joint import JointRunConfig, run_joint
-from training_worker.ml.modpo import MODPORunConfig, run_modpo
-from training_worker.ml.reward import RewardRunConfig, run_reward
-from training_worker.ml.sft import SFTRunConfig, run_sft
+from training_worker.ml.configs import (
+    DPORunConfig,
+    JointRunConfig,
+    MODPORunConfig,
+    RewardRunConfig,
+    SFTRunConfig,
+)
+from training_worker.ml.dpo import run_dpo
+from training_worker.ml.joint import run_joint
+from training_worker.ml.modpo import run_modpo
+from training_worker.ml.reward import run_reward
+from training_worker.ml.sft import run_sft
 from training_worker.ml.snapshot import load_snapshot
 
 # Four steps; the first run is cancelled after step 2, and step 3 writes the periodic checkpoint.

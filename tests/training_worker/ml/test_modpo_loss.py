@@ -12,9 +12,10 @@ from datasets import Dataset
 from transformers import AutoModelForCausalLM
 from trl import DPOConfig, DPOTrainer
 
-from training_worker.ml.dpo import DPORunConfig, run_dpo
+from training_worker.ml.configs import DPORunConfig, MODPORunConfig
+from training_worker.ml.dpo import run_dpo
 from training_worker.ml.joint import JointDPOConfig, JointDPOTrainer
-from training_worker.ml.modpo import MODPOConfig, MODPORunConfig, MODPOTrainer, run_modpo
+from training_worker.ml.modpo import MODPOConfig, MODPOTrainer, run_modpo
 from training_worker.ml.runtime import load_tokenizer
 from training_worker.ml.snapshot import load_snapshot
 

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from training_worker.ml.configs import RewardRunConfig
 from training_worker.ml.modpo import compute_margins
-from training_worker.ml.reward import RewardRunConfig, run_reward
+from training_worker.ml.reward import run_reward
 from training_worker.ml.scoring import RewardScorer, pairwise_accuracy, score_pairs
 from training_worker.ml.snapshot import load_snapshot
 from training_worker.ml.tiny_models import minilm_path

@@ -6,14 +6,19 @@ from pathlib import Path
 
 import pytest
 
-from training_worker.ml.config import config_from_dict
-from training_worker.ml.dpo import DPORunConfig, run_dpo
-from training_worker.ml.generate import GenerationRunConfig
-from training_worker.ml.joint import JointRunConfig, run_joint
-from training_worker.ml.merge import MergeRunConfig
-from training_worker.ml.modpo import MODPORunConfig, run_modpo
-from training_worker.ml.reward import RewardRunConfig
-from training_worker.ml.sft import SFTRunConfig
+from training_worker.ml.configs import (
+    DPORunConfig,
+    GenerationRunConfig,
+    JointRunConfig,
+    MergeRunConfig,
+    MODPORunConfig,
+    RewardRunConfig,
+    SFTRunConfig,
+    config_from_dict,
+)
+from training_worker.ml.dpo import run_dpo
+from training_worker.ml.joint import run_joint
+from training_worker.ml.modpo import run_modpo
 
 
 def _modpo(**overrides: object) -> MODPORunConfig:

@@ -1,8 +1,9 @@
-"""Run configurations shared by every method, in TRL's style: dataclasses with help text and validation.
+"""What every method's run config shares, in TRL's style: dataclasses with help text and validation.
 
 A run config is what the web app (or a YAML/JSON file for the CLI) sends to the GPU worker. It is validated
 in `__post_init__` without touching the file system, because configs are also built and checked on the web
-side where model paths do not exist; paths are checked by `check_paths()` right before training.
+side where model paths do not exist; paths are checked by `check_paths()` right before training. A failed
+check raises `ConfigFieldError` naming the field, so the web side can show the message next to it.
 """
 
 from __future__ import annotations
@@ -11,27 +12,53 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 WEIGHT_TOLERANCE = 1e-6
 PRECISIONS = ("auto", "fp32", "bf16")
+# The splits of an exported snapshot (kept here so that configs can name them without loading datasets).
+SPLITS = ("train", "test")
 
-ConfigT = TypeVar("ConfigT")
+ConfigT = TypeVar("ConfigT", bound="DataclassInstance")
 
 
-def validate_weights(weights: dict[str, float] | list[float], *, what: str) -> None:
+class ConfigFieldError(ValueError):
+    """A run config value is invalid; `field` names the dataclass field the message is about."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def validate_weights(weights: dict[str, float] | list[float], *, field: str, what: str = "") -> None:
     """Weights must be finite, non-negative and sum to 1 (within `WEIGHT_TOLERANCE`)."""
+    what = what or field
     values = list(weights.values()) if isinstance(weights, dict) else list(weights)
     if not values:
-        raise ValueError(f"{what}: at least one weight is required.")
+        raise ConfigFieldError(field, f"{what}: at least one weight is required.")
     for value in values:
         if not isinstance(value, int | float) or not math.isfinite(value):
-            raise ValueError(f"{what}: weight {value!r} is not a finite number.")
+            raise ConfigFieldError(field, f"{what}: weight {value!r} is not a finite number.")
         if value < 0:
-            raise ValueError(f"{what}: weights must be non-negative, got {weights}.")
+            raise ConfigFieldError(field, f"{what}: weights must be non-negative, got {weights}.")
     total = sum(values)
     if abs(total - 1.0) > WEIGHT_TOLERANCE:
-        raise ValueError(f"{what}: weights must sum to 1, got {total:.6g} ({weights}).")
+        raise ConfigFieldError(field, f"{what}: weights must sum to 1, got {total:.6g} ({weights}).")
+
+
+def check_precision(precision: str) -> None:
+    if precision not in PRECISIONS:
+        raise ConfigFieldError("precision", f"precision must be one of {PRECISIONS}, got {precision!r}.")
+
+
+def check_max_length(max_length: int | None) -> None:
+    if max_length is not None and max_length < 8:
+        raise ConfigFieldError(
+            "max_length", f"max_length must be at least 8 tokens or None, got {max_length}."
+        )
 
 
 def require_existing_path(path: str, *, what: str) -> None:
@@ -86,11 +113,17 @@ class TrainingRunConfig:
 
     def __post_init__(self) -> None:
         if self.max_steps == 0 or self.max_steps < -1:
-            raise ValueError(f"max_steps must be positive or -1 (use epochs), got {self.max_steps}.")
+            raise ConfigFieldError(
+                "max_steps", f"max_steps must be positive or -1 (use epochs), got {self.max_steps}."
+            )
         if self.max_steps == -1 and self.num_train_epochs <= 0:
-            raise ValueError(f"num_train_epochs must be positive, got {self.num_train_epochs}.")
+            raise ConfigFieldError(
+                "num_train_epochs", f"num_train_epochs must be positive, got {self.num_train_epochs}."
+            )
         if self.learning_rate <= 0:
-            raise ValueError(f"learning_rate must be positive, got {self.learning_rate}.")
+            raise ConfigFieldError(
+                "learning_rate", f"learning_rate must be positive, got {self.learning_rate}."
+            )
         for name in (
             "per_device_train_batch_size",
             "per_device_eval_batch_size",
@@ -99,11 +132,9 @@ class TrainingRunConfig:
             "checkpoint_every_steps",
         ):
             if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}.")
-        if self.max_length is not None and self.max_length < 8:
-            raise ValueError(f"max_length must be at least 8 tokens or None, got {self.max_length}.")
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}.")
+                raise ConfigFieldError(name, f"{name} must be at least 1, got {getattr(self, name)}.")
+        check_max_length(self.max_length)
+        check_precision(self.precision)
 
     def check_paths(self) -> None:
         """Check that every path the run reads exists (called by the runner before any training)."""
@@ -145,16 +176,20 @@ class PolicyTrainingConfig(TrainingRunConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         if not self.base_model:
-            raise ValueError("base_model is required: the directory of the starting policy.")
-        if self.lora_r < 1 or self.lora_alpha < 1:
-            raise ValueError(
-                f"lora_r and lora_alpha must be at least 1, got {self.lora_r}, {self.lora_alpha}."
+            raise ConfigFieldError(
+                "base_model", "base_model is required: the directory of the starting policy."
             )
+        for name in ("lora_r", "lora_alpha"):
+            if getattr(self, name) < 1:
+                raise ConfigFieldError(name, f"{name} must be at least 1, got {getattr(self, name)}.")
         if not 0 <= self.lora_dropout < 1:
-            raise ValueError(f"lora_dropout must be in [0, 1), got {self.lora_dropout}.")
+            raise ConfigFieldError(
+                "lora_dropout", f"lora_dropout must be in [0, 1), got {self.lora_dropout}."
+            )
         if self.load_in_4bit and not self.use_lora:
-            raise ValueError(
-                "load_in_4bit needs use_lora=True: quantised weights cannot be fine-tuned directly."
+            raise ConfigFieldError(
+                "load_in_4bit",
+                "load_in_4bit needs use_lora=True: quantised weights cannot be fine-tuned directly.",
             )
 
     def check_paths(self) -> None:
@@ -166,13 +201,13 @@ def config_from_dict(cls: type[ConfigT], data: dict[str, Any]) -> ConfigT:
     """Build a config from plain data (JSON/YAML), rejecting unknown keys instead of ignoring them."""
     if not isinstance(data, dict):
         raise ValueError(f"A {cls.__name__} must be a mapping, got {type(data).__name__}.")
-    known = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    known = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - known)
     if unknown:
         raise ValueError(f"Unknown {cls.__name__} field(s): {', '.join(unknown)}.")
     return cls(**data)
 
 
-def config_to_dict(config: Any) -> dict[str, Any]:
+def config_to_dict(config: DataclassInstance) -> dict[str, Any]:
     """JSON-ready view of a config, recorded in every result for lineage."""
     return dataclasses.asdict(config)

@@ -1,0 +1,24 @@
+"""The stored training methods are the registry's, with the values and labels the database already holds."""
+
+from training_worker.launch import METHOD_FIELDS
+from training_worker.ml.registry import METHODS
+from training_worker.models import TrainingMethod
+
+
+def test_the_registry_covers_every_stored_method_with_unchanged_values_and_labels() -> None:
+    assert set(TrainingMethod.values) == set(METHODS)
+    assert TrainingMethod.choices == [
+        ("reward", "Reward model"),
+        ("sft", "SFT"),
+        ("dpo", "DPO"),
+        ("modpo", "MODPO"),
+        ("joint", "Joint-loss DPO"),
+        ("merge", "Merge (DPO soup)"),
+        ("generate", "Generation"),
+        ("score", "Reward-model scoring"),
+    ]
+    assert TrainingMethod.MODPO == "modpo"
+
+
+def test_researchers_launch_every_method_but_internal_scoring() -> None:
+    assert set(METHOD_FIELDS) == set(TrainingMethod.values) - {"score"}
