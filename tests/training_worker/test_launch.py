@@ -167,7 +167,7 @@ def test_joint_loss_batch_must_balance_its_criteria(researcher, base_model):
     )
     with pytest.raises(LaunchError) as caught:
         training_run_launch(request=request, created_by=researcher)
-    message = caught.value.errors["per_device_train_batch_size"]
+    message = caught.value.field_errors["per_device_train_batch_size"][0]
     assert "must be a multiple of the number of criteria" in message
 
 
