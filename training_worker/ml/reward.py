@@ -27,7 +27,7 @@ from .runtime import (
     write_artifact_metadata,
 )
 from .scoring import RewardScorer, encode_reward_inputs, pairwise_accuracy
-from .snapshot import PreferencePair, SnapshotError, load_snapshot
+from .snapshot import PreferencePair, SnapshotFormatError, load_snapshot
 from .tiny_models import minilm_path
 
 
@@ -44,7 +44,7 @@ def backbone_path(config: RewardRunConfig) -> str:
 def reward_dataset(pairs: list[PreferencePair], tokenizer: Any, max_length: int | None) -> Dataset:
     """Pre-tokenized pairs: encoders have no EOS token, which RewardTrainer's own tokenizing appends."""
     if not pairs:
-        raise SnapshotError("No preference pairs to train a reward model on.")
+        raise SnapshotFormatError("No preference pairs to train a reward model on.")
     prompts = [pair.prompt for pair in pairs]
     return Dataset.from_dict(
         {

@@ -11,7 +11,8 @@ Layout (written by the web app's snapshot export, or by `toy_data.write_toy_snap
         one pair per line: {"prompt": str, "chosen": str, "rejected": str, "split": "train" | "test",
                             "question_id": str, "criterion": str, ...extra keys, ignored}
 
-Every format problem raises `SnapshotError` (a `ValueError`) naming the file and line, before any training.
+Every format problem raises `SnapshotFormatError` (a `ValueError`) naming the file and line, before any
+training.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from .configs import SPLITS
 PAIR_KEYS = ("prompt", "chosen", "rejected", "split", "question_id", "criterion")
 
 
-class SnapshotError(ValueError):
+class SnapshotFormatError(ValueError):
     """The snapshot directory does not follow the export contract."""
 
 
@@ -70,7 +71,7 @@ class Snapshot:
     def require_criterion(self, criterion: str) -> None:
         """Raise a clear error if `criterion` is not part of this snapshot's criteria set."""
         if criterion not in self.criteria:
-            raise SnapshotError(
+            raise SnapshotFormatError(
                 f"Criterion {criterion!r} is not in snapshot {self.snapshot_hash[:12]} (criteria set "
                 f"{self.criteria_set_key!r}: {', '.join(self.criteria)})."
             )
@@ -79,10 +80,10 @@ class Snapshot:
         """The criterion's preference pairs, optionally restricted to one split, in file order."""
         self.require_criterion(criterion)
         if split is not None and split not in SPLITS:
-            raise SnapshotError(f"Unknown split {split!r}; expected one of {SPLITS}.")
+            raise SnapshotFormatError(f"Unknown split {split!r}; expected one of {SPLITS}.")
         path = self.root / "preferences" / f"{criterion}.jsonl"
         if not path.is_file():
-            raise SnapshotError(f"Snapshot lists criterion {criterion!r} but {path} is missing.")
+            raise SnapshotFormatError(f"Snapshot lists criterion {criterion!r} but {path} is missing.")
         pairs = [_parse_pair(line, path, number) for number, line in _nonblank_lines(path)]
         return [pair for pair in pairs if split is None or pair.split == split]
 
@@ -104,21 +105,21 @@ def _parse_pair(line: str, path: Path, number: int) -> PreferencePair:
     try:
         record = json.loads(line)
     except json.JSONDecodeError as error:
-        raise SnapshotError(f"{path}:{number}: not valid JSON ({error.msg}).") from error
+        raise SnapshotFormatError(f"{path}:{number}: not valid JSON ({error.msg}).") from error
     if not isinstance(record, dict):
-        raise SnapshotError(f"{path}:{number}: expected a JSON object.")
+        raise SnapshotFormatError(f"{path}:{number}: expected a JSON object.")
     missing = [key for key in PAIR_KEYS if key not in record]
     if missing:
-        raise SnapshotError(f"{path}:{number}: missing keys {missing}.")
+        raise SnapshotFormatError(f"{path}:{number}: missing keys {missing}.")
     if record["split"] not in SPLITS:
-        raise SnapshotError(f"{path}:{number}: split {record['split']!r} is not one of {SPLITS}.")
+        raise SnapshotFormatError(f"{path}:{number}: split {record['split']!r} is not one of {SPLITS}.")
     if record["criterion"] != path.stem:
-        raise SnapshotError(
+        raise SnapshotFormatError(
             f"{path}:{number}: criterion {record['criterion']!r} does not match the file name."
         )
     for key in ("prompt", "chosen", "rejected"):
         if not isinstance(record[key], str) or not record[key].strip():
-            raise SnapshotError(f"{path}:{number}: {key!r} must be a non-empty string.")
+            raise SnapshotFormatError(f"{path}:{number}: {key!r} must be a non-empty string.")
     return PreferencePair(
         question_id=str(record["question_id"]),
         prompt=record["prompt"],
@@ -134,11 +135,11 @@ def load_snapshot(snapshot_dir: str | Path) -> Snapshot:
     root = Path(snapshot_dir)
     manifest_path = root / "manifest.json"
     if not manifest_path.is_file():
-        raise SnapshotError(f"{root} is not a snapshot directory: {manifest_path.name} is missing.")
+        raise SnapshotFormatError(f"{root} is not a snapshot directory: {manifest_path.name} is missing.")
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as error:
-        raise SnapshotError(f"{manifest_path}: not valid JSON ({error.msg}).") from error
+        raise SnapshotFormatError(f"{manifest_path}: not valid JSON ({error.msg}).") from error
     try:
         criteria_set = manifest["criteria_set"]
         snapshot = Snapshot(
@@ -151,9 +152,9 @@ def load_snapshot(snapshot_dir: str | Path) -> Snapshot:
             counts=dict(manifest.get("counts", {})),
         )
     except (KeyError, TypeError, ValueError) as error:
-        raise SnapshotError(f"{manifest_path}: malformed manifest ({error!r}).") from error
+        raise SnapshotFormatError(f"{manifest_path}: malformed manifest ({error!r}).") from error
     if not snapshot.criteria:
-        raise SnapshotError(f"{manifest_path}: the criteria set lists no criteria.")
+        raise SnapshotFormatError(f"{manifest_path}: the criteria set lists no criteria.")
     return snapshot
 
 
@@ -164,7 +165,7 @@ def preference_dataset(pairs: list[PreferencePair], *, conversational: bool) -> 
     renders itself; plain-text rows are for base models without one.
     """
     if not pairs:
-        raise SnapshotError("No preference pairs to train on.")
+        raise SnapshotFormatError("No preference pairs to train on.")
     rows: dict[str, list[Any]]
     if conversational:
         rows = {
@@ -191,7 +192,7 @@ def completion_dataset(pairs: list[PreferencePair], *, conversational: bool) -> 
             seen.add((pair.prompt, pair.chosen))
             unique.append(pair)
     if not unique:
-        raise SnapshotError("No chosen responses to fine-tune on.")
+        raise SnapshotFormatError("No chosen responses to fine-tune on.")
     rows: dict[str, list[Any]]
     if conversational:
         rows = {

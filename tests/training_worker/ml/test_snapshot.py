@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from training_worker.ml.snapshot import (
-    SnapshotError,
+    SnapshotFormatError,
     completion_dataset,
     load_snapshot,
     preference_dataset,
@@ -58,30 +58,30 @@ def test_malformed_pairs_name_file_and_line(snapshot_copy: Path, mutate, message
     mutate(record)
     lines[1] = json.dumps(record)
     path.write_text("\n".join(lines) + "\n")
-    with pytest.raises(SnapshotError, match=rf"empathy.jsonl:2: .*{message}"):
+    with pytest.raises(SnapshotFormatError, match=rf"empathy.jsonl:2: .*{message}"):
         load_snapshot(snapshot_copy).pairs("empathy")
 
 
 def test_invalid_json_line_is_reported(snapshot_copy: Path) -> None:
     (snapshot_copy / "preferences" / "safety.jsonl").write_text('{"prompt": \n')
-    with pytest.raises(SnapshotError, match=r"safety\.jsonl:1: not valid JSON"):
+    with pytest.raises(SnapshotFormatError, match=r"safety\.jsonl:1: not valid JSON"):
         load_snapshot(snapshot_copy).pairs("safety")
 
 
 def test_manifest_problems(snapshot_copy: Path, tmp_path: Path) -> None:
-    with pytest.raises(SnapshotError, match=r"manifest\.json is missing"):
+    with pytest.raises(SnapshotFormatError, match=r"manifest\.json is missing"):
         load_snapshot(tmp_path / "empty")
     manifest_path = snapshot_copy / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
     del manifest["criteria_set"]
     manifest_path.write_text(json.dumps(manifest))
-    with pytest.raises(SnapshotError, match="malformed manifest"):
+    with pytest.raises(SnapshotFormatError, match="malformed manifest"):
         load_snapshot(snapshot_copy)
 
 
 def test_listed_criterion_without_file(snapshot_copy: Path) -> None:
     (snapshot_copy / "preferences" / "patient_autonomy.jsonl").unlink()
-    with pytest.raises(SnapshotError, match=r"patient_autonomy\.jsonl is missing"):
+    with pytest.raises(SnapshotFormatError, match=r"patient_autonomy\.jsonl is missing"):
         load_snapshot(snapshot_copy).pairs("patient_autonomy")
 
 
