@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass, field
+import reprlib
+import types
+import typing
+from dataclasses import MISSING, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -198,14 +201,201 @@ class PolicyTrainingConfig(TrainingRunConfig):
 
 
 def config_from_dict(cls: type[ConfigT], data: dict[str, Any]) -> ConfigT:
-    """Build a config from plain data (JSON/YAML), rejecting unknown keys instead of ignoring them."""
+    """Build a config from plain data (YAML, JSON, the web's dict).
+
+    Unknown keys are refused instead of ignored, a missing required field is named, and every value is
+    checked and converted to its field's declared type (`coerce_value`) before the config validates itself,
+    so a wrongly typed value gives a `ConfigFieldError` naming the field rather than a TypeError later.
+    """
     if not isinstance(data, dict):
         raise ValueError(f"A {cls.__name__} must be a mapping, got {type(data).__name__}.")
-    known = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - known)
+    return _build(cls, data, field=None, prefix="")
+
+
+def _build(cls: type[ConfigT], data: dict[str, Any], *, field: str | None, prefix: str) -> ConfigT:
+    """`cls` from `data`; inside another config, errors belong to its `field` and name the `prefix` path."""
+    fields = {item.name: item for item in dataclasses.fields(cls) if item.init}
+    unknown = sorted(map(str, set(data) - set(fields)))
     if unknown:
-        raise ValueError(f"Unknown {cls.__name__} field(s): {', '.join(unknown)}.")
-    return cls(**data)
+        if field is None:
+            raise ValueError(f"Unknown {cls.__name__} field(s): {', '.join(unknown)}.")
+        raise ConfigFieldError(field, f"{prefix.removesuffix('.')}: unknown field(s) {', '.join(unknown)}.")
+    for name, item in fields.items():
+        if name not in data and item.default is MISSING and item.default_factory is MISSING:
+            help_text = item.metadata.get("help", "")
+            raise ConfigFieldError(
+                field or name, f"{prefix}{name} is required{': ' + help_text if help_text else '.'}"
+            )
+    hints = typing.get_type_hints(cls)
+    values = {
+        name: coerce_value(value, hints[name], field=field or name, path=f"{prefix}{name}")
+        for name, value in data.items()
+    }
+    return cls(**values)
+
+
+# The spellings of true and false that YAML 1.1, JSON and HTML forms produce as text.
+_TRUE = frozenset({"true", "yes", "on", "1"})
+_FALSE = frozenset({"false", "no", "off", "0"})
+
+
+def coerce_value(value: Any, annotation: Any, *, field: str, path: str) -> Any:
+    """`value` converted to `annotation` where that is unambiguous; ConfigFieldError(field) otherwise.
+
+    Numbers may be written as text in any spelling Python reads (YAML 1.1 reads `1e-12` as a string), an
+    int is accepted where a float is declared and a whole float where an int is, true/false may be text,
+    lists and mappings are checked element by element, and a mapping becomes a nested dataclass. `path`
+    locates the value inside the field (`margin_reward_models[0].path`) for the message.
+    """
+    origin = typing.get_origin(annotation)
+    if annotation is Any:
+        return value
+    if origin is typing.Union or origin is types.UnionType:
+        return _coerce_union(value, annotation, field=field, path=path)
+    if origin is typing.Literal:
+        if value in typing.get_args(annotation):
+            return value
+        raise _mismatch(value, annotation, field=field, path=path)
+    if origin in (list, tuple) or annotation in (list, tuple):
+        if not isinstance(value, list | tuple):
+            raise _mismatch(value, annotation, field=field, path=path)
+        (item_type,) = typing.get_args(annotation)[:1] or (Any,)
+        return [
+            coerce_value(item, item_type, field=field, path=f"{path}[{index}]")
+            for index, item in enumerate(value)
+        ]
+    if origin is dict or annotation is dict:
+        if not isinstance(value, dict):
+            raise _mismatch(value, annotation, field=field, path=path)
+        key_type, value_type = typing.get_args(annotation) or (Any, Any)
+        return {
+            coerce_value(key, key_type, field=field, path=f"{path} key {key!r}"): coerce_value(
+                item, value_type, field=field, path=f"{path}[{key!r}]"
+            )
+            for key, item in value.items()
+        }
+    if dataclasses.is_dataclass(annotation) and isinstance(annotation, type):
+        if isinstance(value, annotation):
+            return value
+        if not isinstance(value, dict):
+            raise _mismatch(value, annotation, field=field, path=path)
+        try:
+            return _build(annotation, value, field=field, prefix=f"{path}.")
+        except ConfigFieldError:
+            raise
+        except ValueError as error:
+            # A nested config's own validation names its own field; the outer field is the one to show.
+            raise ConfigFieldError(field, f"{path}: {error}") from None
+    return _coerce_scalar(value, annotation, field=field, path=path)
+
+
+def _coerce_union(value: Any, annotation: Any, *, field: str, path: str) -> Any:
+    members = typing.get_args(annotation)
+    if value is None:
+        if type(None) in members:
+            return None
+        raise _mismatch(value, annotation, field=field, path=path)
+    candidates = [member for member in members if member is not type(None)]
+    # A value already of a member's kind is checked as that member, so its own message (an element of a
+    # list, say) is the one shown; otherwise the first member that converts it wins.
+    for member in candidates:
+        if _is_kind(value, member):
+            return coerce_value(value, member, field=field, path=path)
+    for member in candidates:
+        try:
+            return coerce_value(value, member, field=field, path=path)
+        except ConfigFieldError:
+            continue
+    raise _mismatch(value, annotation, field=field, path=path)
+
+
+def _is_kind(value: Any, annotation: Any) -> bool:
+    """Whether `value` is of the annotation's outer type, without converting anything."""
+    origin = typing.get_origin(annotation) or annotation
+    if origin is bool:
+        return isinstance(value, bool)
+    if origin in (int, float):
+        return isinstance(value, origin) and not isinstance(value, bool)
+    if origin is typing.Literal:
+        return value in typing.get_args(annotation)
+    if origin is tuple:
+        return isinstance(value, list | tuple)
+    return isinstance(origin, type) and isinstance(value, origin)
+
+
+def _coerce_scalar(value: Any, annotation: Any, *, field: str, path: str) -> Any:
+    if annotation is bool:
+        if isinstance(value, bool):
+            return value
+        text = value.strip().lower() if isinstance(value, str) else None
+        if text in _TRUE or text in _FALSE:
+            return text in _TRUE
+    elif annotation is int:
+        number = _number(value)
+        if number is not None and (isinstance(number, int) or number.is_integer()):
+            return int(number)
+    elif annotation is float:
+        number = _number(value)
+        if number is not None:
+            return float(number)
+    elif annotation is str:
+        if isinstance(value, str):
+            return value
+    elif isinstance(annotation, type) and isinstance(value, annotation):
+        return value
+    raise _mismatch(value, annotation, field=field, path=path)
+
+
+def _number(value: Any) -> int | float | None:
+    """A finite number from a number or its text (`1e-12`, ` 0.1 `, `5`); None for anything else."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            return int(text)
+        except ValueError:
+            try:
+                value = float(text)
+            except ValueError:
+                return None
+    if isinstance(value, float) and math.isfinite(value):
+        return value
+    return None
+
+
+def describe_type(annotation: Any) -> str:
+    """How a message names a declared type: `a number (float)`, `a list of text (str)`, ..."""
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is typing.Union or origin is types.UnionType:
+        return " or ".join(describe_type(member) for member in args)
+    if origin is typing.Literal:
+        return "one of " + ", ".join(repr(arg) for arg in args)
+    if origin in (list, tuple):
+        return f"a list of {describe_type(args[0])}" if args else "a list"
+    if origin is dict:
+        return f"a mapping of {describe_type(args[0])} to {describe_type(args[1])}" if args else "a mapping"
+    if dataclasses.is_dataclass(annotation) and isinstance(annotation, type):
+        keys = ", ".join(item.name for item in dataclasses.fields(annotation))
+        return f"a mapping with keys {keys}"
+    names = {
+        type(None): "null",
+        bool: "true or false (bool)",
+        int: "a whole number (int)",
+        float: "a finite number (float)",
+        str: "text (str)",
+    }
+    return names.get(annotation, getattr(annotation, "__name__", str(annotation)))
+
+
+def _mismatch(value: Any, annotation: Any, *, field: str, path: str) -> ConfigFieldError:
+    shown = reprlib.repr(value)
+    return ConfigFieldError(
+        field, f"{path}: expected {describe_type(annotation)}, got {shown} ({type(value).__name__})."
+    )
 
 
 def config_to_dict(config: DataclassInstance) -> dict[str, Any]:
