@@ -1,5 +1,10 @@
 """Reward model per criterion: TRL's RewardTrainer on a sequence-classification head (study step 7).
 
+The token limit is settled before training (`token_limits`): no `max_length` means the backbone's own limit,
+and one above it is refused. Texts cut to the limit are counted per split in the result's metrics
+(`train/truncated_texts`, `test/truncated_texts`, distinct (prompt, response) texts), next to the held-out
+`test/accuracy` and `test/loss`.
+
 The artifact (`<output_dir>/model/`) is a standard transformers directory plus `artifact.json` naming the
 criterion and criteria set it scores; MODPO reads that to refuse reward models from another criteria set.
 """
@@ -12,7 +17,7 @@ from typing import Any
 
 import torch
 from datasets import Dataset
-from transformers import AutoTokenizer
+from transformers import AutoConfig, AutoTokenizer
 from trl import RewardConfig, RewardTrainer
 
 from . import __version__
@@ -26,9 +31,10 @@ from .runtime import (
     trainer_arguments,
     write_artifact_metadata,
 )
-from .scoring import RewardScorer, encode_reward_inputs, pairwise_accuracy
+from .scoring import EncodedTexts, RewardScorer, distinct_texts, encode_reward_texts, score_pair_texts
 from .snapshot import PreferencePair, SnapshotFormatError, load_snapshot
 from .tiny_models import minilm_path
+from .token_limits import model_token_limit, resolve_max_length
 
 
 def backbone_path(config: RewardRunConfig) -> str:
@@ -41,17 +47,25 @@ def backbone_path(config: RewardRunConfig) -> str:
     return str(path)
 
 
-def reward_dataset(pairs: list[PreferencePair], tokenizer: Any, max_length: int | None) -> Dataset:
-    """Pre-tokenized pairs: encoders have no EOS token, which RewardTrainer's own tokenizing appends."""
+def reward_dataset(
+    pairs: list[PreferencePair], tokenizer: Any, max_length: int | None
+) -> tuple[Dataset, EncodedTexts]:
+    """Pre-tokenized pairs (encoders have no EOS token, which RewardTrainer's own tokenizing appends).
+
+    Also returns the encoding of the distinct texts, whose `truncated` counts the texts cut to `max_length`.
+    """
     if not pairs:
         raise SnapshotFormatError("No preference pairs to train a reward model on.")
-    prompts = [pair.prompt for pair in pairs]
-    return Dataset.from_dict(
+    index = distinct_texts(pairs)
+    encoded = encode_reward_texts(tokenizer, [p for p, _ in index], [r for _, r in index], max_length)
+    ids = encoded.input_ids
+    dataset = Dataset.from_dict(
         {
-            "chosen_ids": encode_reward_inputs(tokenizer, prompts, [p.chosen for p in pairs], max_length),
-            "rejected_ids": encode_reward_inputs(tokenizer, prompts, [p.rejected for p in pairs], max_length),
+            "chosen_ids": [ids[index[(pair.prompt, pair.chosen)]] for pair in pairs],
+            "rejected_ids": [ids[index[(pair.prompt, pair.rejected)]] for pair in pairs],
         }
     )
+    return dataset, encoded
 
 
 def run_reward(
@@ -60,7 +74,7 @@ def run_reward(
     output_dir: str | Path,
     callbacks: RunCallbacks | None = None,
 ) -> dict[str, Any]:
-    """Train a reward model for `config.criterion`; report pairwise accuracy on the snapshot's test split."""
+    """Train a reward model for `config.criterion`; report accuracy and loss on the snapshot's test split."""
     callbacks = callbacks or NullCallbacks()
     output_dir = Path(output_dir)
     config.check_paths()
@@ -69,23 +83,29 @@ def run_reward(
     snapshot = load_snapshot(snapshot_dir)
     train_pairs = snapshot.pairs(config.criterion, "train")
     test_pairs = snapshot.pairs(config.criterion, "test")
-    hardware = resolve_hardware(config.precision)
     tokenizer = AutoTokenizer.from_pretrained(backbone)
+    limit = model_token_limit(AutoConfig.from_pretrained(backbone), tokenizer)
+    max_length = resolve_max_length(config.max_length, limit, model=f"backbone {backbone}")
+    train_dataset, train_encoded = reward_dataset(train_pairs, tokenizer, max_length)
+    hardware = resolve_hardware(config.precision)
     args = trainer_arguments(
         RewardConfig,
         config,
         output_dir,
         hardware,
-        max_length=config.max_length,
+        max_length=max_length,
         model_init_kwargs={"dtype": torch.float32},
     )
     trainer = RewardTrainer(
-        model=backbone,
-        args=args,
-        train_dataset=reward_dataset(train_pairs, tokenizer, config.max_length),
-        processing_class=tokenizer,
+        model=backbone, args=args, train_dataset=train_dataset, processing_class=tokenizer
     )
     outcome = train_with_checkpoints(trainer, output_dir, callbacks)
+    metrics: dict[str, Any] = {
+        **outcome.train_metrics,
+        "n_train_pairs": len(train_pairs),
+        "max_length": max_length,
+        "train/truncated_texts": train_encoded.truncated,
+    }
     finish = functools.partial(
         finish_run,
         method="reward",
@@ -99,7 +119,7 @@ def run_reward(
     if outcome.status == "cancelled":
         return finish(
             status="cancelled",
-            metrics=outcome.train_metrics,
+            metrics=metrics,
             artifacts={"checkpoint": str(last_checkpoint(output_dir))},
             log_history=trainer.state.log_history,
         )
@@ -112,19 +132,24 @@ def run_reward(
         {
             "kind": "reward_model",
             "criterion": config.criterion,
-            "max_length": config.max_length,
+            "max_length": max_length,
             "backbone": backbone,
             "code_version": __version__,
             **snapshot.lineage(),
         },
     )
-    metrics: dict[str, Any] = {**outcome.train_metrics, "n_train_pairs": len(train_pairs)}
     if config.evaluate_on_test and test_pairs:
-        scorer = RewardScorer(model_dir)
-        metrics["held_out_accuracy"] = pairwise_accuracy(
-            scorer, test_pairs, batch_size=config.score_batch_size
+        held_out = score_pair_texts(RewardScorer(model_dir), test_pairs, batch_size=config.score_batch_size)
+        metrics.update(
+            {
+                "test/accuracy": held_out.accuracy(),
+                "test/loss": held_out.loss(),
+                "test/truncated_texts": held_out.truncated,
+                "n_test_pairs": len(test_pairs),
+                # The name results had before metrics named their split; the GPU worker's checks read it.
+                "held_out_accuracy": held_out.accuracy(),
+            }
         )
-        metrics["n_test_pairs"] = len(test_pairs)
     return finish(
         status="completed",
         metrics=metrics,

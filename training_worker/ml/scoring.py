@@ -1,13 +1,15 @@
 """Score (prompt, response) texts with a trained reward model, in batches, each distinct text once.
 
-Training (`reward.py`) and scoring share `encode_reward_inputs`, so a reward model sees exactly the token
+Training (`reward.py`) and scoring share `encode_reward_texts`, so a reward model sees exactly the token
 layout at scoring time that it was trained on: the tokenizer's text-pair encoding of prompt and response,
-input ids only (the TRL reward collator passes no token type ids, so neither do we).
+input ids only (the TRL reward collator passes no token type ids, so neither do we). Texts longer than the
+token limit are cut and counted, so a run can report how much of its data the model did not see.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -15,8 +17,15 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreT
 
 from .runtime import ARTIFACT_FILE, read_artifact_metadata
 from .snapshot import PreferencePair
+from .token_limits import model_token_limit, resolve_max_length
 
-DEFAULT_MAX_LENGTH = 512
+
+@dataclass(frozen=True)
+class EncodedTexts:
+    """Token ids of (prompt, response) texts, and how many of those texts were cut to the token limit."""
+
+    input_ids: list[list[int]]
+    truncated: int
 
 
 def encode_reward_inputs(
@@ -33,12 +42,55 @@ def encode_reward_inputs(
         max_length=max_length,
         return_token_type_ids=False,
         return_attention_mask=False,
+        # Over-long texts are expected here: they are cut below, so the tokenizer's warning would mislead.
+        verbose=False,
     )
     return encoded["input_ids"]
 
 
+def encode_reward_texts(
+    tokenizer: PreTrainedTokenizerBase,
+    prompts: Sequence[str],
+    responses: Sequence[str],
+    max_length: int | None,
+) -> EncodedTexts:
+    """`encode_reward_inputs`, counting the texts that `max_length` cut.
+
+    Texts are encoded whole first; only those over the limit are encoded again with truncation, which on real
+    data (a few long responses among many short ones) costs little more than one pass.
+    """
+    ids = encode_reward_inputs(tokenizer, prompts, responses, None)
+    if max_length is None:
+        return EncodedTexts(ids, 0)
+    long = [index for index, row in enumerate(ids) if len(row) > max_length]
+    if long:
+        cut = encode_reward_inputs(
+            tokenizer, [prompts[i] for i in long], [responses[i] for i in long], max_length
+        )
+        for index, row in zip(long, cut, strict=True):
+            ids[index] = row
+    return EncodedTexts(ids, len(long))
+
+
+def distinct_texts(pairs: Sequence[PreferencePair]) -> dict[tuple[str, str], int]:
+    """Position of each distinct (prompt, response) of the pairs' chosen and rejected responses.
+
+    Pairs share responses (five candidates per question give one best/worst pair per criterion), so encoding
+    and scoring distinct texts avoids most of the work.
+    """
+    index: dict[tuple[str, str], int] = {}
+    for pair in pairs:
+        index.setdefault((pair.prompt, pair.chosen), len(index))
+        index.setdefault((pair.prompt, pair.rejected), len(index))
+    return index
+
+
 class RewardScorer:
-    """A reward-model artifact loaded for inference."""
+    """A reward-model artifact loaded for inference.
+
+    Its token limit is `max_length` if given, else the one the model was trained with (its artifact's
+    metadata), else the model's own limit; a limit above what the model can read is refused.
+    """
 
     def __init__(
         self,
@@ -51,7 +103,6 @@ class RewardScorer:
         self.model_dir = Path(model_dir)
         metadata = read_artifact_metadata(model_dir) if (self.model_dir / ARTIFACT_FILE).is_file() else {}
         self.criterion: str | None = metadata.get("criterion")
-        self.max_length = max_length or metadata.get("max_length") or DEFAULT_MAX_LENGTH
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
         if self.tokenizer.pad_token is None:
@@ -59,21 +110,27 @@ class RewardScorer:
         self.model = AutoModelForSequenceClassification.from_pretrained(
             str(model_dir), num_labels=1, dtype=dtype
         )
+        self.max_length = resolve_max_length(
+            max_length if max_length is not None else metadata.get("max_length"),
+            model_token_limit(self.model.config, self.tokenizer),
+            model=f"reward model {model_dir}",
+        )
         self.model.config.pad_token_id = self.tokenizer.pad_token_id
         self.model.to(self.device).eval()
 
+    def encode(self, prompts: Sequence[str], responses: Sequence[str]) -> EncodedTexts:
+        if len(prompts) != len(responses):
+            raise ValueError(f"Got {len(prompts)} prompts but {len(responses)} responses.")
+        return encode_reward_texts(self.tokenizer, prompts, responses, self.max_length)
+
     @torch.inference_mode()
-    def score(
-        self, prompts: Sequence[str], responses: Sequence[str], *, batch_size: int = 64
-    ) -> torch.Tensor:
-        """Scalar reward per (prompt, response), float32 on CPU, in input order.
+    def score_encoded(self, encoded: EncodedTexts, *, batch_size: int = 64) -> torch.Tensor:
+        """Scalar reward per encoded text, float32 on CPU, in input order.
 
         Inputs are sorted by length before batching so that each batch pads to a similar length; on real
         data with widely varying response lengths this roughly halves the tokens processed.
         """
-        if len(prompts) != len(responses):
-            raise ValueError(f"Got {len(prompts)} prompts but {len(responses)} responses.")
-        ids = encode_reward_inputs(self.tokenizer, prompts, responses, self.max_length)
+        ids = encoded.input_ids
         order = sorted(range(len(ids)), key=lambda index: len(ids[index]))
         scores = torch.empty(len(ids), dtype=torch.float32)
         for start in range(0, len(order), batch_size):
@@ -85,24 +142,48 @@ class RewardScorer:
             scores[chunk] = logits.squeeze(-1).float().cpu()
         return scores
 
+    def score(
+        self, prompts: Sequence[str], responses: Sequence[str], *, batch_size: int = 64
+    ) -> torch.Tensor:
+        """Scalar reward per (prompt, response), float32 on CPU, in input order."""
+        return self.score_encoded(self.encode(prompts, responses), batch_size=batch_size)
+
+
+@dataclass(frozen=True)
+class PairwiseScores:
+    """Rewards of each pair's chosen and rejected response, and how many distinct texts were cut."""
+
+    chosen: torch.Tensor
+    rejected: torch.Tensor
+    truncated: int
+
+    def accuracy(self) -> float:
+        """Fraction of pairs whose chosen response gets the strictly higher reward."""
+        return float((self.chosen > self.rejected).float().mean())
+
+    def loss(self) -> float:
+        """RewardTrainer's pairwise loss, mean of -log sigmoid(r_chosen - r_rejected)."""
+        return float(torch.nn.functional.softplus(self.rejected - self.chosen).mean())
+
+
+def score_pair_texts(
+    scorer: RewardScorer, pairs: Sequence[PreferencePair], *, batch_size: int = 64
+) -> PairwiseScores:
+    """Score every pair's chosen and rejected response, each distinct (prompt, response) once."""
+    index = distinct_texts(pairs)
+    encoded = scorer.encode([p for p, _ in index], [r for _, r in index])
+    scores = scorer.score_encoded(encoded, batch_size=batch_size)
+    chosen = torch.tensor([index[(pair.prompt, pair.chosen)] for pair in pairs], dtype=torch.long)
+    rejected = torch.tensor([index[(pair.prompt, pair.rejected)] for pair in pairs], dtype=torch.long)
+    return PairwiseScores(scores[chosen], scores[rejected], encoded.truncated)
+
 
 def score_pairs(
     scorer: RewardScorer, pairs: Sequence[PreferencePair], *, batch_size: int = 64
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Rewards of every pair's chosen and rejected response; each distinct (prompt, response) is scored once.
-
-    Pairs share responses (five candidates per question give one best/worst pair per criterion), so scoring
-    distinct texts avoids most of the work.
-    """
-    index: dict[tuple[str, str], int] = {}
-    for pair in pairs:
-        index.setdefault((pair.prompt, pair.chosen), len(index))
-        index.setdefault((pair.prompt, pair.rejected), len(index))
-    texts = list(index)
-    scores = scorer.score([p for p, _ in texts], [r for _, r in texts], batch_size=batch_size)
-    chosen = torch.tensor([index[(pair.prompt, pair.chosen)] for pair in pairs], dtype=torch.long)
-    rejected = torch.tensor([index[(pair.prompt, pair.rejected)] for pair in pairs], dtype=torch.long)
-    return scores[chosen], scores[rejected]
+    """Rewards of every pair's chosen and rejected response (see `score_pair_texts`)."""
+    scored = score_pair_texts(scorer, pairs, batch_size=batch_size)
+    return scored.chosen, scored.rejected
 
 
 def pairwise_accuracy(
@@ -111,5 +192,4 @@ def pairwise_accuracy(
     """Fraction of pairs whose chosen response gets the strictly higher reward."""
     if not pairs:
         raise ValueError("Pairwise accuracy needs at least one pair.")
-    chosen, rejected = score_pairs(scorer, pairs, batch_size=batch_size)
-    return float((chosen > rejected).float().mean())
+    return score_pair_texts(scorer, pairs, batch_size=batch_size).accuracy()
