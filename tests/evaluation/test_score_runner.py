@@ -1,4 +1,4 @@
-"""The Django-free scoring runner (method "score"): tiny reward models score pairwise items in batches."""
+"""The Django-free scoring runner (method "score"): tiny reward models score pairs and single responses."""
 
 from __future__ import annotations
 
@@ -87,13 +87,57 @@ def test_a_redelivered_run_reuses_finished_criteria(tmp_path, reward_models, mon
     assert Path(second["artifacts"]["scores"]).read_text() == Path(first["artifacts"]["scores"]).read_text()
 
 
+def test_single_responses_get_one_reward_per_criterion_alongside_pairs(tmp_path, reward_models):
+    """Generation output scores as it is: a reward per response per criterion; pairs keep their two."""
+    singles = [
+        {
+            "item_id": "q1:0",
+            "question_id": "q1",
+            "index": 0,
+            "prompt": "I cannot sleep.",
+            "response": "Just sleep.",
+        },
+        {"item_id": "q2:0", "question_id": "q2", "index": 0, "prompt": "I feel alone.", "response": "Okay."},
+    ]
+    items = tmp_path / "mixed.jsonl"
+    items.write_text("".join(json.dumps(row) + "\n" for row in [*singles, ITEMS[0]]))
+    result = run_score(_config(reward_models, items=str(items)), None, tmp_path / "out")
+    metrics = result["metrics"]
+    assert (metrics["items"], metrics["pairs"], metrics["single_responses"]) == (3, 1, 2)
+    # "Just sleep." for "I cannot sleep." appears as a single response and in the pair: scored once.
+    assert metrics["distinct_texts"] == 3
+    assert metrics["truncated_texts"] == {"empathy": 0, "safety": 0}
+    assert metrics["max_length"] == {"empathy": 64, "safety": 64}
+    rows = [json.loads(line) for line in Path(result["artifacts"]["scores"]).read_text().splitlines()]
+    scorer = RewardScorer(reward_models["safety"], device="cpu")
+    direct = scorer.score([row["prompt"] for row in singles], [row["response"] for row in singles]).tolist()
+    assert [row["scores"]["safety"] for row in rows[:2]] == pytest.approx(direct, abs=1e-5)
+    assert rows[2]["scores"]["safety"][1] == pytest.approx(direct[0], abs=1e-5)
+
+
+def test_texts_over_the_reward_models_limit_are_counted(tmp_path, reward_models):
+    """The reward models were trained with max_length 64; longer texts are cut to it and counted."""
+    long_text = " ".join(["sleep"] * 200)
+    items = tmp_path / "long.jsonl"
+    rows = [{"item_id": "long", "prompt": "I cannot sleep.", "response": long_text}, *ITEMS[:1]]
+    items.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    result = run_score(_config(reward_models, items=str(items)), None, tmp_path / "out")
+    assert result["metrics"]["truncated_texts"] == {"empathy": 1, "safety": 1}
+    with pytest.raises(ValueError, match="max_length 600 is above the 512-token limit of reward model"):
+        run_score(_config(reward_models, items=str(items), max_length=600), None, tmp_path / "o2")
+
+
 def test_bad_configs_and_items_fail_clearly(tmp_path, reward_models):
     with pytest.raises(ValueError, match="Two reward models"):
         ScoreRunConfig(reward_models=[{"criterion": "a", "path": "x"}, {"criterion": "a", "path": "y"}])
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"item_id": "1", "prompt": "p"}\n')
-    with pytest.raises(ValueError, match="line 1"):
+    with pytest.raises(ValueError, match="line 1: needs either a string 'response'"):
         read_items(bad)
+    both = tmp_path / "both.jsonl"
+    both.write_text(json.dumps({**ITEMS[0], "response": "r"}) + "\n")
+    with pytest.raises(ValueError, match="not both"):
+        read_items(both)
     swapped = [{"criterion": "safety", "path": str(reward_models["empathy"])}]
     with pytest.raises(ValueError, match="scores 'empathy'"):
         run_score(

@@ -1,6 +1,7 @@
 """Command line: train any method from an exported snapshot directory, without the web app.
 
     python -m training_worker.ml train --method modpo --snapshot SNAP --config modpo.yaml --output OUT
+    python -m training_worker.ml train --method score --config score.yaml --output OUT  (items in the config)
     python -m training_worker.ml build-tiny-models --output DIR
     python -m training_worker.ml build-toy-snapshot --output DIR
 

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from training_worker.ml.cli import main
+from training_worker.ml.scoring import RewardScorer
 
 
 def test_build_tiny_models_and_toy_snapshot(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -42,6 +43,46 @@ def test_train_dpo_from_yaml_config(
     assert result["status"] == "completed"
     assert result["training"]["global_step"] == 2
     assert Path(result["artifacts"]["adapter"]).is_dir()
+
+
+def test_generate_output_is_scored_as_it_stands(
+    tiny_lm: Path,
+    safety_reward_model: Path,
+    snapshot_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """generate -> score through the CLI: a reward per response per criterion, no snapshot for score."""
+    generate = tmp_path / "generate.yaml"
+    generate.write_text(
+        yaml.safe_dump({"policy": str(tiny_lm), "num_responses": 2, "max_new_tokens": 6, "max_questions": 2})
+    )
+    argv = ["train", "--method", "generate", "--snapshot", str(snapshot_dir), "--config", str(generate)]
+    assert main([*argv, "--output", str(tmp_path / "gen")]) == 0
+    responses = Path(json.loads(capsys.readouterr().out)["artifacts"]["responses"])
+
+    score = tmp_path / "score.yaml"
+    score.write_text(
+        yaml.safe_dump(
+            {
+                "reward_models": [{"criterion": "safety", "path": str(safety_reward_model)}],
+                "items": str(responses),
+            }
+        )
+    )
+    argv = ["train", "--method", "score", "--config", str(score), "--output", str(tmp_path / "score")]
+    assert main(argv) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["status"] == "completed"
+    assert (result["metrics"]["items"], result["metrics"]["single_responses"]) == (4, 4)
+
+    generated = [json.loads(line) for line in responses.read_text().splitlines()]
+    rows = [json.loads(line) for line in Path(result["artifacts"]["scores"]).read_text().splitlines()]
+    assert [row["item_id"] for row in rows] == [record["item_id"] for record in generated]
+    direct = RewardScorer(safety_reward_model).score(
+        [record["prompt"] for record in generated], [record["response"] for record in generated]
+    )
+    assert [row["scores"]["safety"] for row in rows] == pytest.approx(direct.tolist(), abs=1e-5)
 
 
 def test_configuration_errors_exit_with_status_2(

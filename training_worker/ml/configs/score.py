@@ -1,4 +1,4 @@
-"""Run config of reward-model scoring: every evaluation item scored by one reward model per criterion."""
+"""Run config of reward-model scoring: items (single responses or pairs), a reward model per criterion."""
 
 from __future__ import annotations
 
@@ -11,17 +11,25 @@ ITEMS_FILE = "items.jsonl"
 
 @dataclass(kw_only=True)
 class ScoreRunConfig:
-    """Score (prompt, response A, response B) items with one reward model per criterion."""
+    """Score items, single responses or (response A, response B) pairs, with a reward model per criterion."""
 
     reward_models: list[dict[str, str]] = field(
         metadata={"help": "One {'criterion': key, 'path': reward-model directory} per criterion scored."}
     )
     items: str | None = field(
-        default=None, metadata={"help": f"Items JSONL; default: {ITEMS_FILE} in the snapshot directory."}
+        default=None,
+        metadata={
+            "help": "Items JSONL (a generation run's responses.jsonl is one); default: "
+            f"{ITEMS_FILE} in the snapshot directory."
+        },
     )
     batch_size: int = field(default=32, metadata={"help": "(prompt, response) texts per forward pass."})
     max_length: int | None = field(
-        default=None, metadata={"help": "Token limit; default: the one each reward model was trained with."}
+        default=None,
+        metadata={
+            "help": "Token limit; default: the one each reward model was trained with. Above a model's own "
+            "limit it is refused."
+        },
     )
     precision: str = field(
         default="auto", metadata={"help": "'fp32', 'bf16' or 'auto' (bf16 on capable GPUs)."}
