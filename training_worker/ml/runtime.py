@@ -306,6 +306,32 @@ def save_policy(trainer: transformers.Trainer, output_dir: Path, *, merged: bool
     return paths
 
 
+def completed_result(output_dir: Path, config: Any) -> dict[str, Any] | None:
+    """The result of a run that already completed in `output_dir` with this config, else None.
+
+    Artifact paths are re-rooted at `output_dir`, so an output directory that was moved still answers. A
+    completed result whose config differs is an error: the directory belongs to another run. A result whose
+    artifacts are gone counts as not completed (the runner then rebuilds them, from its last checkpoint).
+    """
+    result_path = output_dir / RESULT_FILE
+    if not result_path.is_file():
+        return None
+    result = json.loads(result_path.read_text())
+    if result.get("status") != "completed":
+        return None
+    if result["lineage"]["config"] != json.loads(json.dumps(config_to_dict(config), default=str)):
+        raise ValueError(f"{output_dir} holds a completed run with another config; use another directory.")
+    # Every artifact of a completed run lies in its output directory, where result.json was written.
+    recorded = Path(result["artifacts"]["result"]).parent
+    artifacts = {
+        name: str(output_dir / Path(location).relative_to(recorded))
+        for name, location in result["artifacts"].items()
+    }
+    if not all(Path(path).exists() for path in artifacts.values()):
+        return None
+    return {**result, "artifacts": artifacts}
+
+
 def environment_versions() -> dict[str, str]:
     return {
         "training_worker_ml": __version__,
