@@ -3,8 +3,10 @@
 import io
 import json
 import os
+import shutil
 import signal
 import tarfile
+from pathlib import Path
 
 import psutil
 import pytest
@@ -38,7 +40,7 @@ def snapshot_archive(tmp_path_factory) -> bytes:
     return buffer.getvalue()
 
 
-def launch_reward_run(*, researcher, tiny_bert, archive: bytes, max_steps: int, checkpoint_every: int):
+def create_reward_run(*, researcher, tiny_bert, archive: bytes, max_steps: int, checkpoint_every: int):
     import hashlib
 
     run = training_run_create(
@@ -58,6 +60,11 @@ def launch_reward_run(*, researcher, tiny_bert, archive: bytes, max_steps: int, 
     )
     item = RunInput(run=run, name="snapshot", sha256=hashlib.sha256(archive).hexdigest())
     item.file.save("snapshot.tar.gz", ContentFile(archive), save=True)
+    return run
+
+
+def launch_reward_run(**kwargs):
+    run = create_reward_run(**kwargs)
     assert training_run_enqueue(run=run)
     return run
 
@@ -146,3 +153,41 @@ def test_killed_worker_child_is_redelivered_and_resumes_from_its_checkpoint(
     resumed_from = run.result["training"]["resumed_from"]
     assert resumed_from is not None, "the second attempt resumed from a checkpoint"
     assert int(resumed_from.rsplit("-", 1)[1]) >= 10
+
+
+@pytest.mark.usefixtures("seeded_db")
+def test_task_for_a_run_whose_output_is_complete_reposts_it_without_training(
+    gpu_worker_env, redis_url, researcher, tiny_bert, snapshot_archive, tmp_path
+):
+    """What a task redelivered after training finished (but before everything was posted) finds: a work
+    directory holding the completed output. It must post that output and result again, and train nothing."""
+    log = tmp_path / "gpu-worker.log"
+    worker_dir = Path(gpu_worker_env["WORKER_DATA_DIR"])
+    settings = {"researcher": researcher, "tiny_bert": tiny_bert, "archive": snapshot_archive}
+    with celery_worker(
+        app="training_worker.gpu.app",
+        queue="gpu",
+        broker_url=redis_url,
+        log_path=log,
+        extra_env=gpu_worker_env,
+    ):
+        first = launch_reward_run(**settings, max_steps=4, checkpoint_every=2)
+        assert wait_for(lambda: TrainingRun.objects.get(pk=first.pk).is_terminal, timeout_s=180), (
+            log.read_text()
+        )
+        second = create_reward_run(**settings, max_steps=4, checkpoint_every=2)
+        shutil.copytree(worker_dir / f"run-{first.pk}", worker_dir / f"run-{second.pk}")
+        assert training_run_enqueue(run=second)
+        assert wait_for(lambda: TrainingRun.objects.get(pk=second.pk).is_terminal, timeout_s=180), (
+            log.read_text()
+        )
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.status == second.status == Status.SUCCEEDED, second.error or log.read_text()[-3000:]
+    assert first.events.count() == 4
+    assert second.events.count() == 0, "nothing was trained again"
+    assert second.result == first.result, "the finished result is posted as it was"
+    assert second.result["training"]["global_step"] == 4
+    uploaded = {run.pk: dict(run.artifacts.values_list("name", "sha256")) for run in (first, second)}
+    assert uploaded[first.pk] == uploaded[second.pk], "the same artifacts, archived to the same bytes"
+    assert {"model", "result", "log_history"} <= set(uploaded[second.pk])

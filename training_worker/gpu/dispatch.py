@@ -1,4 +1,8 @@
-"""Turn a run spec into a call of the ML package's runner for its method (looked up in the registry)."""
+"""Turn a run spec into a call of the ML package's runner for its method (looked up in the registry).
+
+A run whose output directory already holds its completed result is not run again: a repeated or redelivered
+task gets that result back and only re-posts it and its artifacts (uploads of the same bytes are no-ops).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from training_worker.ml.configs import config_from_dict
 from training_worker.ml.registry import method_spec
+from training_worker.ml.runtime import completed_result
 
 if TYPE_CHECKING:
     from training_worker.ml.callbacks import RunCallbacks
@@ -38,4 +43,7 @@ def run_method(
 ) -> dict[str, Any]:
     spec = method_spec(method)
     typed_config = config_from_dict(spec.config_class, resolve_inputs(config, inputs))
+    finished = completed_result(output_dir, typed_config)
+    if finished is not None:
+        return finished
     return spec.load_runner()(typed_config, inputs.get("snapshot"), output_dir, callbacks)

@@ -1,11 +1,14 @@
 """The GPU task: claim a run, fetch its inputs, train, report progress, upload artifacts, post the result.
 
 Redelivery after a crash (acks_late) re-runs this task: the run is claimed again (RUNNING -> RUNNING),
-training resumes from the last checkpoint in the run's work directory, progress events are keyed by step
-so repeats are stored once, and the result post is idempotent.
+training resumes from the last checkpoint in the run's work directory (a run that already finished is not
+trained again: its result is reused), progress events are keyed by step so repeats are stored once, and the
+artifact uploads and result post are idempotent: artifacts are archived byte-for-byte reproducibly, so
+re-posting one the web app already holds is a no-op rather than a conflict.
 """
 
 import contextlib
+import gzip
 import logging
 import tarfile
 import traceback
@@ -63,15 +66,31 @@ def fetch_inputs(client: WorkerApiClient, spec: dict[str, Any], work_dir: Path) 
     return paths
 
 
+def _reproducible(info: tarfile.TarInfo) -> tarfile.TarInfo:
+    info.mtime = 0
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    return info
+
+
+def archive_directory(directory: Path, archive: Path, name: str) -> Path:
+    """tar.gz of `directory` whose bytes depend only on the files' names and contents (sorted entries, no
+    times or owners), so the same artifact archived again is the same upload."""
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    with (
+        archive.open("wb") as raw,
+        gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as compressed,
+        tarfile.open(fileobj=compressed, mode="w", format=tarfile.PAX_FORMAT) as tar,
+    ):
+        tar.add(directory, arcname=name, filter=_reproducible)
+    return archive
+
+
 def upload_artifacts(client: WorkerApiClient, artifacts: dict[str, str], work_dir: Path) -> None:
     for name, location in artifacts.items():
         path = Path(location)
         if path.is_dir():
-            archive = work_dir / "uploads" / f"{name}.tar.gz"
-            archive.parent.mkdir(parents=True, exist_ok=True)
-            with tarfile.open(archive, "w:gz") as tar:
-                tar.add(path, arcname=name)
-            path = archive
+            path = archive_directory(path, work_dir / "uploads" / f"{name}.tar.gz", name)
         client.upload_artifact(name=name, path=path)
 
 

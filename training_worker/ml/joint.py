@@ -16,12 +16,18 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from datasets import Dataset, concatenate_datasets
+from datasets import Dataset
 from trl import DPOConfig, DPOTrainer
 
 from .callbacks import RunCallbacks
 from .configs import JointRunConfig, validate_weights
-from .dpo import PreferenceRunPlan, dpo_arguments, train_preference_policy, with_extra_columns
+from .dpo import (
+    PreferenceRunPlan,
+    dpo_arguments,
+    held_out_sets,
+    train_preference_policy,
+    with_extra_columns,
+)
 from .policy import PolicySetup
 from .runtime import lora_config
 from .snapshot import PreferencePair, Snapshot, preference_dataset
@@ -119,11 +125,16 @@ def run_joint(
     def build(snapshot: Snapshot, policy: PolicySetup, out: Path) -> PreferenceRunPlan:
         per_batch = config.per_device_train_batch_size // len(criteria)
         train_rows = balanced_order([snapshot.pairs(c, "train") for c in criteria], per_batch, config.seed)
-        test_parts = [
-            _indexed_dataset([(i, pair) for pair in snapshot.pairs(c, "test")], policy.conversational)
-            for i, c in enumerate(criteria)
-            if snapshot.pairs(c, "test")
-        ]
+        # One held-out set per criterion, so the test objective can weight each criterion's mean loss.
+        eval_sets, tested = held_out_sets(
+            {
+                c: _indexed_dataset([(i, pair) for pair in snapshot.pairs(c, "test")], policy.conversational)
+                if snapshot.pairs(c, "test")
+                else None
+                for i, c in enumerate(criteria)
+            },
+            config.evaluate_on_test,
+        )
         args = dpo_arguments(
             JointDPOConfig,
             config,
@@ -139,12 +150,12 @@ def run_joint(
             ref_model=policy.ref_model,
             args=args,
             train_dataset=_indexed_dataset(train_rows, policy.conversational),
+            eval_dataset=eval_sets,
             processing_class=policy.tokenizer,
             peft_config=lora_config(config),
         )
-        test = concatenate_datasets(test_parts) if test_parts else None
         metrics = {"n_train_rows": len(train_rows), "criteria": criteria}
-        return PreferenceRunPlan(trainer, test, criteria, metrics)
+        return PreferenceRunPlan(trainer, criteria, {c: config.criteria_weights[c] for c in tested}, metrics)
 
     return train_preference_policy(
         config,

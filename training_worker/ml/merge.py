@@ -1,8 +1,9 @@
 """Model merging ("DPO soup"): linear and SLERP merges of LoRA adapters or of full model weights.
 
 Adapters are merged tensor by tensor (A and B matrices separately), which is what merging "separately
-trained adapters" means in the study; they must share base model, rank and target modules. Full models are
-merged the same way over their whole state dict. Merging with weights (1, 0), or SLERP with t = 0 or 1,
+trained adapters" means in the study; they must share base model, ancestors (e.g. the same SFT adapter they
+were trained on), rank and target modules, and the merged adapter keeps that lineage. Full models are merged
+the same way over their whole state dict. Merging with weights (1, 0), or SLERP with t = 0 or 1,
 reproduces an input model exactly.
 """
 
@@ -21,10 +22,18 @@ from transformers import AutoModelForCausalLM
 from . import __version__
 from .callbacks import NullCallbacks, RunCallbacks
 from .configs import MergeRunConfig
-from .runtime import ARTIFACT_FILE, finish_run, is_adapter_dir, load_tokenizer, write_artifact_metadata
+from .lineage import (
+    ADAPTER_WEIGHTS,
+    ANCESTORS_DIR,
+    Lineage,
+    adapter_sha256,
+    bundle_lineage,
+    is_adapter_dir,
+    read_lineage,
+)
+from .runtime import ARTIFACT_FILE, finish_run, load_tokenizer, policy_metadata, write_artifact_metadata
 from .snapshot import load_snapshot
 
-ADAPTER_WEIGHTS = "adapter_model.safetensors"
 # Adapter settings that must agree for a tensor-wise merge to mean anything.
 ADAPTER_KEYS_THAT_MUST_MATCH = ("base_model_name_or_path", "r", "lora_alpha", "target_modules", "peft_type")
 # Below this angle between two tensors SLERP is numerically a straight line; interpolate linearly instead.
@@ -84,7 +93,20 @@ def _merge(config: MergeRunConfig, state_dicts: Sequence[dict[str, torch.Tensor]
     return slerp_merge(state_dicts[0], state_dicts[1], config.t)
 
 
-def _merge_adapters(config: MergeRunConfig, target: Path) -> None:
+def _shared_lineage(models: Sequence[str]) -> Lineage:
+    """The lineage every adapter shares; a tensor-wise merge of deltas on different bases means nothing."""
+    lineages = [read_lineage(path, policy_metadata(path)) for path in models]
+    chains = [(lineage.base_model, [a.sha256 for a in lineage.ancestors]) for lineage in lineages]
+    if any(chain != chains[0] for chain in chains):
+        raise ValueError(
+            "The adapters were trained on different bases or ancestor adapters (e.g. different SFT runs); "
+            f"they cannot be merged tensor-wise: {chains}."
+        )
+    return lineages[0]
+
+
+def _merge_adapters(config: MergeRunConfig, target: Path) -> Lineage:
+    lineage = _shared_lineage(config.models)
     adapter_configs = [json.loads((Path(p) / "adapter_config.json").read_text()) for p in config.models]
     for key in ADAPTER_KEYS_THAT_MUST_MATCH:
         values = [adapter_config.get(key) for adapter_config in adapter_configs]
@@ -95,16 +117,21 @@ def _merge_adapters(config: MergeRunConfig, target: Path) -> None:
             raise ValueError(f"{path} has no {ADAPTER_WEIGHTS}.")
     merged = _merge(config, [load_file(str(Path(p) / ADAPTER_WEIGHTS)) for p in config.models])
     # The first adapter's directory supplies the config and tokenizer files; only the weights change.
-    shutil.copytree(config.models[0], target, ignore=shutil.ignore_patterns(ADAPTER_WEIGHTS, ARTIFACT_FILE))
+    shutil.copytree(
+        config.models[0], target, ignore=shutil.ignore_patterns(ADAPTER_WEIGHTS, ARTIFACT_FILE, ANCESTORS_DIR)
+    )
     save_file(merged, str(target / ADAPTER_WEIGHTS), metadata={"format": "pt"})
+    return lineage
 
 
-def _merge_full_models(config: MergeRunConfig, target: Path) -> None:
+def _merge_full_models(config: MergeRunConfig, target: Path) -> Lineage:
     models = [AutoModelForCausalLM.from_pretrained(path, dtype="auto") for path in config.models]
     merged = _merge(config, [model.state_dict() for model in models])
     models[0].load_state_dict(merged)
     models[0].save_pretrained(str(target))
     load_tokenizer(config.models[0]).save_pretrained(str(target))
+    # Full weights load as they are; the first model's recorded base is kept for provenance only.
+    return Lineage(base_model=policy_metadata(config.models[0]).get("base_model", config.models[0]))
 
 
 def run_merge(
@@ -130,9 +157,9 @@ def run_merge(
     if target.exists():
         shutil.rmtree(target)
     output_dir.mkdir(parents=True, exist_ok=True)
-    (_merge_adapters if adapters else _merge_full_models)(config, target)
+    lineage = (_merge_adapters if adapters else _merge_full_models)(config, target)
 
-    parent_metadata = [_artifact_metadata(path) for path in config.models]
+    parent_metadata = [policy_metadata(path) for path in config.models]
     criteria = sorted({c for metadata in parent_metadata for c in metadata.get("criteria", [])})
     write_artifact_metadata(
         target,
@@ -141,7 +168,8 @@ def run_merge(
             "method": "merge",
             "merge_method": config.method,
             "criteria": criteria,
-            "base_model": next((m["base_model"] for m in parent_metadata if "base_model" in m), None),
+            **bundle_lineage(lineage, target),
+            **({"adapter_sha256": adapter_sha256(target)} if adapters else {}),
             "code_version": __version__,
             "parent_snapshots": sorted({m["snapshot_hash"] for m in parent_metadata if "snapshot_hash" in m}),
             **(snapshot.lineage() if snapshot is not None else {}),
@@ -160,8 +188,3 @@ def run_merge(
         artifacts={target.name: str(target)},
         parents=list(config.models),
     )
-
-
-def _artifact_metadata(path: str) -> dict[str, Any]:
-    metadata_path = Path(path) / ARTIFACT_FILE
-    return json.loads(metadata_path.read_text()) if metadata_path.is_file() else {}

@@ -29,7 +29,13 @@ from trl import DPOConfig, DPOTrainer
 
 from .callbacks import RunCallbacks
 from .configs import MODPORunConfig
-from .dpo import PreferenceRunPlan, dpo_arguments, train_preference_policy, with_extra_columns
+from .dpo import (
+    PreferenceRunPlan,
+    dpo_arguments,
+    held_out_sets,
+    train_preference_policy,
+    with_extra_columns,
+)
 from .policy import PolicySetup
 from .runtime import lora_config, read_artifact_metadata
 from .scoring import RewardScorer, score_pairs
@@ -217,11 +223,13 @@ def run_modpo(
             beta=config.beta,
             objective_weight=weights[config.criterion],
         )
+        eval_sets, tested = held_out_sets({config.criterion: test}, config.evaluate_on_test)
         trainer = MODPOTrainer(
             model=policy.model,
             ref_model=policy.ref_model,
             args=args,
             train_dataset=train,
+            eval_dataset=eval_sets,
             processing_class=policy.tokenizer,
             peft_config=lora_config(config),
         )
@@ -235,7 +243,12 @@ def run_modpo(
         }
         parents = [spec.path for spec in config.margin_reward_models]
         return PreferenceRunPlan(
-            trainer, test, [config.criterion], metrics, parents, {"margins": str(margins_path)}
+            trainer,
+            [config.criterion],
+            {c: 1.0 for c in tested},
+            metrics,
+            parents,
+            {"margins": str(margins_path)},
         )
 
     return train_preference_policy(

@@ -20,12 +20,20 @@ import torch
 import transformers
 import trl
 from peft import LoraConfig, PeftModel
-from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+from transformers import (
+    AutoModelForCausalLM,
+    AutoTokenizer,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+    TrainerState,
+)
+from transformers.trainer import TRAINER_STATE_NAME
 from transformers.trainer_utils import get_last_checkpoint
 
 from . import __version__
 from .callbacks import NullCallbacks, ProgressCallback, RunCallbacks
 from .configs import PolicyTrainingConfig, TrainingRunConfig, config_to_dict
+from .lineage import is_adapter_dir, read_lineage
 from .snapshot import Snapshot
 
 logger = logging.getLogger(__name__)
@@ -92,11 +100,6 @@ def bnb_config(hardware: Hardware) -> transformers.BitsAndBytesConfig | None:
     )
 
 
-def is_adapter_dir(path: str | Path) -> bool:
-    """True for a directory holding a peft adapter rather than full model weights."""
-    return (Path(path) / "adapter_config.json").is_file()
-
-
 def load_tokenizer(path: str | Path) -> PreTrainedTokenizerBase:
     """Tokenizer of a model or adapter directory, with a pad token (TRL and batching need one)."""
     tokenizer = AutoTokenizer.from_pretrained(str(path))
@@ -106,12 +109,18 @@ def load_tokenizer(path: str | Path) -> PreTrainedTokenizerBase:
 
 
 def load_causal_lm(
-    path: str | Path, *, dtype: torch.dtype = torch.float32, hardware: Hardware | None = None
+    path: str | Path,
+    *,
+    dtype: torch.dtype = torch.float32,
+    hardware: Hardware | None = None,
+    base_model: str | None = None,
 ) -> PreTrainedModel:
-    """Load a causal LM from a full model directory or a LoRA adapter directory (merged into its base).
+    """Load a policy as it was trained: full weights directly, an adapter on top of its whole lineage.
 
-    Merging makes an adapter-trained parent (e.g. SFT) the new frozen starting point, so a LoRA trained on top
-    of it uses that parent as its reference when adapters are disabled.
+    An adapter is rebuilt as base -> each ancestor adapter merged in order -> its own adapter merged (see
+    `lineage`). `base_model` overrides the recorded base reference, for a host that keeps the base elsewhere.
+    Merging also makes an adapter-trained parent (e.g. SFT) the frozen starting point of a child run, so a
+    LoRA trained on top of it uses that parent as its reference when adapters are disabled.
     """
     quantization_config = bnb_config(hardware) if hardware is not None else None
     if not is_adapter_dir(path):
@@ -123,9 +132,11 @@ def load_causal_lm(
             f"{path} is a LoRA adapter; it cannot be merged into a 4-bit base. Save the parent run with "
             "`save_merged_model=True` and start from its `merged/` directory instead."
         )
-    base_path = json.loads((Path(path) / "adapter_config.json").read_text())["base_model_name_or_path"]
-    base = AutoModelForCausalLM.from_pretrained(base_path, dtype=dtype)
-    return PeftModel.from_pretrained(base, str(path)).merge_and_unload()
+    lineage = read_lineage(path, policy_metadata(path))
+    model = AutoModelForCausalLM.from_pretrained(base_model or lineage.base_model, dtype=dtype)
+    for adapter in (*(ancestor.path for ancestor in lineage.ancestors), Path(path)):
+        model = PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
+    return model
 
 
 def policy_dtype(config: PolicyTrainingConfig, hardware: Hardware) -> torch.dtype:
@@ -185,13 +196,14 @@ def trainer_arguments(
 
 @dataclass
 class TrainOutcome:
-    """How a `trainer.train()` call ended."""
+    """How a `trainer.train()` call ended; `reused_checkpoint` when training had already finished before."""
 
     status: str
     global_step: int
     max_steps: int
     resumed_from: str | None
     train_metrics: dict[str, float] = field(default_factory=dict)
+    reused_checkpoint: bool = False
 
 
 def last_checkpoint(output_dir: Path) -> str | None:
@@ -200,13 +212,41 @@ def last_checkpoint(output_dir: Path) -> str | None:
     return get_last_checkpoint(str(checkpoint_dir)) if checkpoint_dir.is_dir() else None
 
 
+def finished_checkpoint_state(trainer: transformers.Trainer, checkpoint: str) -> TrainerState | None:
+    """The checkpoint's trainer state when it already reached the run's last step, else None.
+
+    The configured `max_steps` decides (a larger one continues training); an epoch-based run (max_steps -1)
+    compares with the total the checkpointed run computed.
+    """
+    state = TrainerState.load_from_json(str(Path(checkpoint) / TRAINER_STATE_NAME))
+    target = trainer.args.max_steps if trainer.args.max_steps > 0 else state.max_steps
+    return state if state.global_step >= target else None
+
+
 def train_with_checkpoints(
     trainer: transformers.Trainer, output_dir: Path, callbacks: RunCallbacks | None
 ) -> TrainOutcome:
-    """Train, resuming from the newest checkpoint in `output_dir`; stop early when the callbacks cancel."""
+    """Train, resuming from the newest checkpoint in `output_dir`; stop early when the callbacks cancel.
+
+    A checkpoint that already reached the last step is never trained further (transformers would take one more
+    step on resuming it): its weights are loaded into the trainer's model and the run finishes from there.
+    """
+    resume_from = last_checkpoint(output_dir)
+    finished = finished_checkpoint_state(trainer, resume_from) if resume_from is not None else None
+    if resume_from is not None and finished is not None:
+        logger.info("%s is at the last step (%s); reused, not trained.", resume_from, finished.global_step)
+        # The trainer's own checkpoint loader: the same code path (adapter or full weights) as a resume.
+        trainer._load_from_checkpoint(resume_from)
+        trainer.state = finished
+        return TrainOutcome(
+            status="completed",
+            global_step=finished.global_step,
+            max_steps=finished.max_steps,
+            resumed_from=resume_from,
+            reused_checkpoint=True,
+        )
     progress = ProgressCallback(callbacks or NullCallbacks())
     trainer.add_callback(progress)
-    resume_from = last_checkpoint(output_dir)
     if resume_from is not None:
         logger.info("Resuming from %s", resume_from)
     output = trainer.train(resume_from_checkpoint=resume_from)
@@ -235,6 +275,11 @@ def read_artifact_metadata(directory: str | Path) -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
+def policy_metadata(directory: str | Path) -> dict[str, Any]:
+    """The metadata beside a policy, or `{}` for a directory this package did not write (e.g. a hub model)."""
+    return read_artifact_metadata(directory) if (Path(directory) / ARTIFACT_FILE).is_file() else {}
+
+
 def save_policy(trainer: transformers.Trainer, output_dir: Path, *, merged: bool) -> dict[str, str]:
     """Save the trained policy: the adapter (LoRA) or full weights, optionally also merged full weights."""
     model = trainer.accelerator.unwrap_model(trainer.model)
@@ -259,6 +304,32 @@ def save_policy(trainer: transformers.Trainer, output_dir: Path, *, merged: bool
         tokenizer.save_pretrained(str(model_dir))
         paths["model"] = str(model_dir)
     return paths
+
+
+def completed_result(output_dir: Path, config: Any) -> dict[str, Any] | None:
+    """The result of a run that already completed in `output_dir` with this config, else None.
+
+    Artifact paths are re-rooted at `output_dir`, so an output directory that was moved still answers. A
+    completed result whose config differs is an error: the directory belongs to another run. A result whose
+    artifacts are gone counts as not completed (the runner then rebuilds them, from its last checkpoint).
+    """
+    result_path = output_dir / RESULT_FILE
+    if not result_path.is_file():
+        return None
+    result = json.loads(result_path.read_text())
+    if result.get("status") != "completed":
+        return None
+    if result["lineage"]["config"] != json.loads(json.dumps(config_to_dict(config), default=str)):
+        raise ValueError(f"{output_dir} holds a completed run with another config; use another directory.")
+    # Every artifact of a completed run lies in its output directory, where result.json was written.
+    recorded = Path(result["artifacts"]["result"]).parent
+    artifacts = {
+        name: str(output_dir / Path(location).relative_to(recorded))
+        for name, location in result["artifacts"].items()
+    }
+    if not all(Path(path).exists() for path in artifacts.values()):
+        return None
+    return {**result, "artifacts": artifacts}
 
 
 def environment_versions() -> dict[str, str]:
@@ -313,6 +384,7 @@ def finish_run(
             "global_step": outcome.global_step,
             "max_steps": outcome.max_steps,
             "resumed_from": outcome.resumed_from,
+            "reused_checkpoint": outcome.reused_checkpoint,
         }
     result_path.write_text(json.dumps(result, indent=2, default=str))
     return result

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from datasets import Dataset
 from trl import SFTConfig, SFTTrainer
 
 from .callbacks import NullCallbacks, RunCallbacks
@@ -15,6 +16,15 @@ from .configs import SFTRunConfig
 from .policy import finish_policy_run, load_policy
 from .runtime import lora_config, train_with_checkpoints, trainer_arguments
 from .snapshot import completion_dataset, load_snapshot
+
+
+def held_out_loss(trainer: SFTTrainer, test: Dataset) -> dict[str, float]:
+    """The completion loss and token accuracy on the test split, named `test/...`.
+
+    transformers weights each batch's mean loss by its number of examples.
+    """
+    held_out = trainer.evaluate(eval_dataset=test)
+    return {f"test/{key.removeprefix('eval_')}": value for key, value in held_out.items()}
 
 
 def run_sft(
@@ -52,8 +62,8 @@ def run_sft(
         config=config,
         snapshot=snapshot,
         output_dir=output_dir,
-        hardware=policy.hardware,
+        policy=policy,
         criteria=criteria,
-        eval_dataset=test,
+        evaluate=(lambda: held_out_loss(trainer, test)) if test is not None else None,
         extra_metrics={"n_train_examples": len(train)},
     )

@@ -175,6 +175,13 @@ class PolicyTrainingConfig(TrainingRunConfig):
             "a 4-bit run from this one."
         },
     )
+    parent_runs: list[dict[str, Any]] = field(
+        default_factory=list,
+        metadata={
+            "help": "Provenance of the starting policy: [{'run': id, 'sha256': artifact sha256}, ...] as the "
+            "launcher knows them; copied into the saved policy's artifact.json."
+        },
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -193,6 +200,14 @@ class PolicyTrainingConfig(TrainingRunConfig):
             raise ConfigFieldError(
                 "load_in_4bit",
                 "load_in_4bit needs use_lora=True: quantised weights cannot be fine-tuned directly.",
+            )
+        if not isinstance(self.parent_runs, list) or not all(
+            isinstance(parent, dict) and set(parent) == {"run", "sha256"} for parent in self.parent_runs
+        ):
+            raise ConfigFieldError(
+                "parent_runs",
+                "parent_runs must be a list of {'run': id, 'sha256': hash} entries, "
+                f"got {self.parent_runs!r}.",
             )
 
     def check_paths(self) -> None:
