@@ -242,7 +242,11 @@ def evaluation_launch(
         locked = (
             Evaluation.objects.select_for_update(of=("self",)).select_related("job").get(pk=evaluation.pk)
         )
-        if idempotency_key is None and locked.job is not None and locked.job.status not in TERMINAL_STATUSES:
+        if idempotency_key is not None:
+            queued = Job.objects.filter(kind=EVALUATION_JOB_KIND, idempotency_key=idempotency_key).first()
+            if queued is not None:
+                return queued
+        elif locked.job is not None and locked.job.status not in TERMINAL_STATUSES:
             return locked.job
         job = job_create(
             kind=EVALUATION_JOB_KIND,
