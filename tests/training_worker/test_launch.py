@@ -195,12 +195,3 @@ def test_dpo_from_a_trained_sft_policy_references_its_adapter(researcher, django
     assert run.config["base_model"] == "input:policy/adapter"
     assert run.inputs.get(name="policy").sha256 == "e" * 64
     assert list(run.parents.all()) == [sft] and run.base_model is None
-
-
-def test_generation_is_not_a_launch_form_or_api_method():
-    """Generation fills a response set, so it is launched from a bank or a policy's page, not the run form."""
-    from training_worker.forms import RunLaunchForm
-    from training_worker.launch import METHOD_FIELDS
-
-    assert "generate" not in METHOD_FIELDS
-    assert "generate" not in dict(RunLaunchForm().fields["method"].choices)
