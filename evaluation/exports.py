@@ -1,7 +1,8 @@
 """Tables as CSV and the full results as JSON, built from stored results and the provenance dicts.
 
 The JSON document always carries ``provenance`` (evaluation or study, models, runs, snapshots) next to the
-numbers; CSV files are plain tables (one header row) named after the evaluation or study they came from.
+numbers; CSV files are plain tables (one header row) named after the evaluation or study they came from, and
+evaluation tables name the policy runs behind each model in a column of their own.
 """
 
 from __future__ import annotations
@@ -41,19 +42,46 @@ def results_json(*, results: dict[str, Any], provenance: dict[str, Any]) -> byte
     return json.dumps({"provenance": provenance, "results": results}, indent=2, sort_keys=True).encode()
 
 
-def evaluation_win_rates_csv(*, results: dict[str, Any]) -> bytes:
+def _policy_runs_by_label(provenance: dict[str, Any]) -> dict[str, str]:
+    """{model label: "#5 MODPO empathy (modpo); ..."}: the policy runs behind each model's responses."""
+    return {
+        model["label"]: "; ".join(
+            f"#{run['id']} {run['name']} ({run['method']})" for run in model.get("policy_runs", [])
+        )
+        for model in provenance.get("models", [])
+    }
+
+
+def evaluation_win_rates_csv(*, results: dict[str, Any], provenance: dict[str, Any]) -> bytes:
     """One row per model pair and criterion (model A's view; swap wins/losses for B's)."""
+    runs = _policy_runs_by_label(provenance)
     rows = (
-        [pair["model_a"], pair["model_b"], criterion, *(values[key] for key in WIN_RATE_COLUMNS)]
+        [
+            pair["model_a"],
+            pair["model_b"],
+            criterion,
+            *(values[key] for key in WIN_RATE_COLUMNS),
+            runs.get(pair["model_a"], ""),
+            runs.get(pair["model_b"], ""),
+        ]
         for pair in results.get("pairs", [])
         for criterion, values in pair["criteria"].items()
     )
-    return _csv(["model_a", "model_b", "criterion", *WIN_RATE_COLUMNS], rows)
+    header = [
+        "model_a",
+        "model_b",
+        "criterion",
+        *WIN_RATE_COLUMNS,
+        "model_a_policy_runs",
+        "model_b_policy_runs",
+    ]
+    return _csv(header, rows)
 
 
-def evaluation_averages_csv(*, results: dict[str, Any]) -> bytes:
+def evaluation_averages_csv(*, results: dict[str, Any], provenance: dict[str, Any]) -> bytes:
     """Each model's average win rate and win share per criterion, and whether it is on the Pareto front."""
     front = set((results.get("pareto") or {}).get("front", []))
+    runs = _policy_runs_by_label(provenance)
     rows = (
         [
             model,
@@ -61,24 +89,36 @@ def evaluation_averages_csv(*, results: dict[str, Any]) -> bytes:
             matrix["average_win_rate"].get(model),
             matrix["average_win_share"].get(model),
             model in front if results.get("pareto") else None,
+            runs.get(model, ""),
         ]
         for criterion, matrix in results.get("matrices", {}).items()
         for model in results.get("models", [])
     )
-    return _csv(["model", "criterion", "average_win_rate", "average_win_share", "on_pareto_front"], rows)
+    header = ["model", "criterion", "average_win_rate", "average_win_share", "on_pareto_front", "policy_runs"]
+    return _csv(header, rows)
 
 
-def evaluation_matrix_csv(*, results: dict[str, Any]) -> bytes:
+def evaluation_matrix_csv(*, results: dict[str, Any], provenance: dict[str, Any]) -> bytes:
     """The win-rate matrix of every criterion in long form: row model, column model, win rate."""
     models = results.get("models", [])
+    runs = _policy_runs_by_label(provenance)
     rows = (
-        [criterion, row_model, column_model, matrix["win_rate"][i][j]]
+        [
+            criterion,
+            row_model,
+            column_model,
+            matrix["win_rate"][i][j],
+            runs.get(row_model, ""),
+            runs.get(column_model, ""),
+        ]
         for criterion, matrix in results.get("matrices", {}).items()
         for i, row_model in enumerate(models)
         for j, column_model in enumerate(models)
         if i != j
     )
-    return _csv(["criterion", "model", "opponent", "win_rate"], rows)
+    return _csv(
+        ["criterion", "model", "opponent", "win_rate", "model_policy_runs", "opponent_policy_runs"], rows
+    )
 
 
 def study_agreement_csv(*, results: dict[str, Any]) -> bytes:

@@ -35,8 +35,15 @@ def _model_text(label: str, model: dict[str, Any]) -> str:
     parts = [f"{label} = response set #{model['response_set_id']} \u201c{model['response_set']}\u201d"]
     if model.get("generation_run_id"):
         parts.append(f"generation run #{model['generation_run_id']}")
-    if model.get("policy_run_ids"):
-        parts.append("policy run " + ", ".join(f"#{pk}" for pk in model["policy_run_ids"]))
+    if model.get("policy_runs"):
+        parts.append(
+            "policy run "
+            + ", ".join(
+                f"#{run['id']} \u201c{run['name']}\u201d ({run['method']})" for run in model["policy_runs"]
+            )
+        )
+    if model.get("base_model"):
+        parts.append(f"base model {model['base_model']['name']}")
     return " ".join(parts[:1]) + (f" ({'; '.join(parts[1:])})" if parts[1:] else "")
 
 

@@ -8,20 +8,55 @@ from annotation.models import DatasetSnapshot
 from core.models import Status
 from criteria.models import Criterion
 from survey_app.models import ObjectiveWeightSet
-from training_worker.launch import METHOD_FIELDS, LaunchRequest
-from training_worker.ml.registry import METHODS, MethodSpec, launchable_methods, policy_methods
-from training_worker.models import TrainingMethod, TrainingRun
-
-
-def _succeeded(*methods: str):
-    return TrainingRun.objects.filter(status=Status.SUCCEEDED, method__in=methods)
+from training_worker.launch import METHOD_FIELDS, TRAINING_METHODS, LaunchRequest
+from training_worker.ml.registry import METHODS, MethodSpec
+from training_worker.model_picker import (
+    ModelChoice,
+    ModelChoiceError,
+    model_choice_resolve,
+    model_options,
+    policy_runs,
+    run_policy_label,
+)
+from training_worker.models import BaseModel, TrainingMethod, TrainingRun
 
 
 def _labels(specs: list[MethodSpec]) -> str:
     return ", ".join(spec.label for spec in specs)
 
 
-LAUNCHABLE = launchable_methods()
+class ModelPickerField(forms.ChoiceField):
+    """The model picker: registered base models and trained policies; cleans to a ModelChoice (or None)."""
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("help_text", "A registered base model, or a succeeded run's trained policy.")
+        super().__init__(choices=(), **kwargs)
+
+    def refresh(self) -> None:
+        """Read the choices now (a new run or registered model appears without a restart)."""
+        self.choices = [("", "—"), *model_options()]
+
+    def valid_value(self, value) -> bool:
+        return True  # model_choice_resolve checks the value against the database and explains a refusal
+
+    def clean(self, value) -> ModelChoice | None:
+        value = super().clean(value)
+        if not value:
+            return None
+        try:
+            return model_choice_resolve(value)
+        except ModelChoiceError as exc:
+            raise forms.ValidationError(exc.all_messages()) from exc
+
+
+class PolicyRunsField(forms.ModelMultipleChoiceField):
+    """Trained policies (merges), labelled as the model picker labels them."""
+
+    def label_from_instance(self, obj: TrainingRun) -> str:
+        return run_policy_label(obj)
+
+
+LAUNCHABLE = TRAINING_METHODS
 # What a merge takes sits with the policies it merges, not with the hyper-parameters.
 MERGE_FIELDS = tuple(
     dict.fromkeys(
@@ -39,7 +74,7 @@ FIELDSETS = (
     ("What to train", ("name", "method", "snapshot", "criterion")),
     (
         "Starting point and parents",
-        ("base_model", "parent_policy", "margin_reward_runs", *MERGE_FIELDS),
+        ("model", "margin_reward_runs", *MERGE_FIELDS),
     ),
     (
         f"Objective weights ({_labels([spec for spec in LAUNCHABLE if spec.weights_field])})",
@@ -75,18 +110,18 @@ class RunLaunchForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text='Or enter weights as JSON, e.g. {"empathy": 0.6, "safety": 0.4}; they must sum to 1.',
     )
-    base_model = forms.CharField(required=False, help_text="Directory of the starting model.")
-    parent_policy = forms.ModelChoiceField(
-        queryset=_succeeded(*policy_methods()),
+    model = ModelPickerField(
         required=False,
-        help_text="Or start from a trained policy.",
+        label="Starting model",
+        help_text="A registered base model (register one on the Models page), or a trained policy to "
+        "continue from.",
     )
     margin_reward_runs = forms.ModelMultipleChoiceField(
-        queryset=_succeeded(TrainingMethod.REWARD),
+        queryset=TrainingRun.objects.filter(status=Status.SUCCEEDED, method=TrainingMethod.REWARD),
         required=False,
         help_text="MODPO: reward models of the other criteria.",
     )
-    merge_runs = forms.ModelMultipleChoiceField(queryset=_succeeded(*policy_methods()), required=False)
+    merge_runs = PolicyRunsField(queryset=policy_runs(), required=False, help_text="Trained policies.")
     merge_method = forms.ChoiceField(
         choices=[("linear", "Linear"), ("slerp", "SLERP")], initial="linear", required=False
     )
@@ -107,6 +142,7 @@ class RunLaunchForm(forms.Form):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["snapshot"].queryset = DatasetSnapshot.objects.order_by("-created_at")
+        self.fields["model"].refresh()
         self.fields["weight_set"].queryset = ObjectiveWeightSet.objects.order_by("-created_at")
         keys = Criterion.objects.order_by("key").values_list("key", flat=True).distinct()
         self.fields["criterion"].choices = [("", "—"), *((key, key) for key in keys)]
@@ -166,10 +202,23 @@ class RunLaunchForm(forms.Form):
             snapshot=data["snapshot"],
             criterion=data["criterion"],
             weights=self._weights(criteria) if spec.weights_field else {},
-            base_model=data["base_model"],
-            parent_policy=data["parent_policy"],
+            model=data["model"],
             margin_reward_runs=list(data["margin_reward_runs"]),
             merge_runs=list(data["merge_runs"]),
             merge_method=data["merge_method"] or "linear",
             hyper=hyper,
         )
+
+
+class BaseModelForm(forms.Form):
+    """Register a starting model (training_worker.base_models decides whether it can be used)."""
+
+    name = forms.CharField(
+        max_length=200, help_text="How the model picker shows it, e.g. “Mistral-7B-Instruct”."
+    )
+    path = forms.CharField(
+        max_length=1000,
+        help_text="Its directory on the GPU workers, or a hub id where hub downloads are allowed.",
+    )
+    kind = forms.ChoiceField(choices=BaseModel.Kind.choices, initial=BaseModel.Kind.CAUSAL_LM)
+    notes = forms.CharField(required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 2}))

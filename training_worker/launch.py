@@ -8,26 +8,35 @@ stored file the GPU worker downloads with its run token. Config values "input:<n
 What a launch needs comes from the method registry. Only what the ML package cannot know is checked here (the
 snapshot's criteria, parent runs and their artifacts, model paths on this server); the config itself is
 validated by building the method's config dataclass, whose errors are shown on the form field they concern.
+
+The starting model is a :class:`~training_worker.model_picker.ModelChoice`: a registered base model (its path
+goes into the config) or a succeeded run's policy (its artifact becomes the input "policy" and the run a
+parent). Generation runs are launched through `training_worker.generation`, which also creates the response
+set they fill, so the researcher's launch form and API offer only the training methods.
 """
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from core.errors import ApplicationError
 from core.models import Status
+from training_worker.base_models import model_path_problem
 from training_worker.ml.configs import ConfigFieldError, config_from_dict
 from training_worker.ml.registry import METHODS, MethodSpec, launchable_methods, policy_methods
+from training_worker.model_picker import ModelChoice, policy_artifact
 from training_worker.models import RunArtifact, RunInput, TrainingMethod, TrainingRun
 from training_worker.services import training_run_create, training_run_enqueue
 
-POLICY_ARTIFACTS = ("adapter", "model")
-# Hyper-parameters each launchable method accepts (the API refuses others; the form shows only these).
-METHOD_FIELDS: dict[str, tuple[str, ...]] = {spec.key: spec.hyper_parameters for spec in launchable_methods()}
+# The form and API field of the starting model (the model picker).
+MODEL_FIELD = "model"
+# Methods researchers launch from the run form and API: generation fills a response set, so it is launched
+# from a question bank or a policy's page (training_worker.generation).
+TRAINING_METHODS = [spec for spec in launchable_methods() if spec.key != TrainingMethod.GENERATE]
+# Hyper-parameters each of them accepts (the API refuses others; the form shows only these).
+METHOD_FIELDS: dict[str, tuple[str, ...]] = {spec.key: spec.hyper_parameters for spec in TRAINING_METHODS}
 # The config field each merge method reads; the other one is left out, as the form may carry both.
 MERGE_SETTINGS = {"linear": "weights", "slerp": "t"}
 
@@ -43,8 +52,7 @@ class LaunchRequest:
     snapshot: Any = None  # annotation.DatasetSnapshot
     criterion: str = ""
     weights: dict[str, float] = field(default_factory=dict)
-    base_model: str = ""
-    parent_policy: TrainingRun | None = None
+    model: ModelChoice | None = None
     margin_reward_runs: list[TrainingRun] = field(default_factory=list)
     merge_runs: list[TrainingRun] = field(default_factory=list)
     merge_method: str = "linear"
@@ -67,22 +75,18 @@ def _run_criteria_set(run: TrainingRun) -> str | None:
     return run.result.get("lineage", {}).get("criteria_set", {}).get("key")
 
 
-def _policy_artifact(run: TrainingRun) -> RunArtifact | None:
-    for name in POLICY_ARTIFACTS:
-        artifact = run.artifacts.filter(name=name).first()
-        if artifact:
-            return artifact
-    return None
+def _parent_policy(request: LaunchRequest) -> TrainingRun | None:
+    return request.model.run if request.model is not None else None
 
 
-def _check_base_model(request: LaunchRequest, errors: dict[str, str]) -> None:
-    if request.parent_policy is not None:
-        return
-    path = request.base_model.strip()
-    if not path:
-        errors["base_model"] = "Give a base model directory, or choose a trained policy to start from."
-    elif (path.startswith(("/", ".")) or not settings.ALLOW_HUB_MODELS) and not Path(path).exists():
-        errors["base_model"] = f"Base model path {path!r} does not exist."
+def _check_model(request: LaunchRequest, errors: dict[str, str]) -> None:
+    """A starting model is chosen; a registered one is still where it was registered."""
+    if request.model is None or (request.model.base_model is None and request.model.run is None):
+        errors[MODEL_FIELD] = "Choose a starting model: a registered base model or a trained policy."
+    elif request.model.base_model is not None:
+        problem = model_path_problem(request.model.base_model.path)
+        if problem:
+            errors[MODEL_FIELD] = f"{request.model.base_model.name}: {problem}"
 
 
 def _check_margin_models(request: LaunchRequest, errors: dict[str, str]) -> None:
@@ -98,6 +102,14 @@ def _check_margin_models(request: LaunchRequest, errors: dict[str, str]) -> None
             )
 
 
+def _parents(request: LaunchRequest, spec: MethodSpec) -> list[TrainingRun]:
+    """The runs whose artifacts this one consumes: its starting policy, margin models, merged policies."""
+    parent = _parent_policy(request) if spec.policy_field else None
+    margin = request.margin_reward_runs if spec.uses_margin_reward_models else []
+    merged = request.merge_runs if spec.merges_policies else []
+    return [run for run in [parent, *margin, *merged] if run is not None]
+
+
 def _check_request(request: LaunchRequest, spec: MethodSpec, errors: dict[str, str]) -> None:
     """What only the web side knows: the snapshot's contents, parent runs, paths on this server."""
     if spec.needs_snapshot and request.snapshot is None:
@@ -108,7 +120,7 @@ def _check_request(request: LaunchRequest, spec: MethodSpec, errors: dict[str, s
             f"Snapshot has no {request.criterion!r} preferences (it has: {', '.join(criteria)})."
         )
     if spec.policy_field:
-        _check_base_model(request, errors)
+        _check_model(request, errors)
     unknown = sorted(set(request.weights) - set(criteria)) if spec.weights_field and criteria else []
     if unknown:
         errors["weights"] = f"Weights name criteria the snapshot lacks: {', '.join(unknown)}."
@@ -117,8 +129,8 @@ def _check_request(request: LaunchRequest, spec: MethodSpec, errors: dict[str, s
     if spec.merges_policies and any(run.method not in policy_methods() for run in request.merge_runs):
         labels = ", ".join(METHODS[key].label for key in policy_methods())
         errors["merge_runs"] = f"Only trained policies ({labels}) can be merged."
-    for run in [request.parent_policy, *request.margin_reward_runs, *request.merge_runs]:
-        if run is not None and run.status != Status.SUCCEEDED:
+    for run in _parents(request, spec):
+        if run.status != Status.SUCCEEDED:
             errors.setdefault(
                 "parents", f"Run #{run.pk} has not succeeded, so it has no artifacts to build on."
             )
@@ -138,13 +150,14 @@ def _build_config(request: LaunchRequest, spec: MethodSpec, errors: dict[str, st
         return f"input:{name}/{artifact.name}"
 
     config = plan.config
-    if spec.policy_field:
-        parent = request.parent_policy
-        config[spec.policy_field] = (
-            reference(parent, "policy", _policy_artifact(parent))
-            if parent is not None
-            else request.base_model.strip()
-        )
+    if spec.policy_field and request.model is not None:
+        parent = request.model.run
+        if parent is not None:
+            config[spec.policy_field] = reference(
+                parent, "policy", request.model.artifact or policy_artifact(parent)
+            )
+        elif request.model.base_model is not None:
+            config[spec.policy_field] = request.model.base_model.path
     if spec.uses_criterion:
         config["criterion"] = request.criterion
     if spec.uses_margin_reward_models:
@@ -162,7 +175,7 @@ def _build_config(request: LaunchRequest, spec: MethodSpec, errors: dict[str, st
     if spec.merges_policies:
         config["method"] = request.merge_method
         config["models"] = [
-            reference(run, f"model-{index}", _policy_artifact(run))
+            reference(run, f"model-{index}", policy_artifact(run))
             for index, run in enumerate(request.merge_runs)
         ]
         setting = MERGE_SETTINGS.get(request.merge_method)
@@ -176,7 +189,9 @@ def _check_config(spec: MethodSpec, config: dict[str, Any], errors: dict[str, st
     try:
         config_from_dict(spec.config_class, config)
     except ConfigFieldError as exc:
-        errors.setdefault(spec.form_field(exc.field), str(exc))
+        errors.setdefault(
+            MODEL_FIELD if exc.field == spec.policy_field else spec.form_field(exc.field), str(exc)
+        )
     except (TypeError, ValueError) as exc:
         errors.setdefault("hyper", str(exc))
 
@@ -204,16 +219,14 @@ def _input_from_file(*, run: TrainingRun, name: str, stored_name: str, sha256: s
 def training_run_launch(*, request: LaunchRequest, created_by: AbstractBaseUser) -> TrainingRun:
     """Validate, create the run with its inputs and lineage, and queue it for a GPU worker."""
     plan = launch_plan(request)
-    parents = [
-        run for run in [request.parent_policy, *request.margin_reward_runs, *request.merge_runs] if run
-    ]
     with transaction.atomic():
         run = training_run_create(
             name=request.name,
             method=request.method,
             config=plan.config,
             created_by=created_by,
-            parents=parents,
+            parents=_parents(request, METHODS[request.method]),
+            base_model=request.model.base_model if request.model else None,
         )
         if request.snapshot is not None:
             run.snapshot_hash = request.snapshot.content_hash

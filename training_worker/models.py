@@ -15,12 +15,45 @@ TrainingMethod = models.TextChoices(
 )
 
 
+class BaseModel(models.Model):
+    """A registered starting model: a directory the GPU workers can read, or a model hub id.
+
+    Researchers register a model once and then pick it by name wherever a model is asked for (launch,
+    generation), instead of typing a worker path."""
+
+    class Kind(models.TextChoices):
+        CAUSAL_LM = "causal_lm", "Causal language model (policy)"
+        REWARD_BACKBONE = "reward_backbone", "Reward-model backbone (encoder)"
+
+    name = models.CharField(max_length=200, unique=True)
+    path = models.CharField(max_length=1000, help_text="Directory on the GPU workers, or a model hub id.")
+    kind = models.CharField(max_length=20, choices=Kind, default=Kind.CAUSAL_LM)
+    notes = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["kind", "name"]
+        constraints = [models.UniqueConstraint(fields=["kind", "path"], name="base_model_unique_path")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.path})"
+
+
 class TrainingRun(StatusMachine):
     name = models.CharField(max_length=200)
     method = models.CharField(max_length=16, choices=TrainingMethod)
     config = models.JSONField(default=dict, help_text="The method's full configuration as launched.")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     parents = models.ManyToManyField("self", symmetrical=False, blank=True, related_name="children")
+    base_model = models.ForeignKey(
+        BaseModel,
+        null=True,
+        blank=True,
+        related_name="runs",
+        on_delete=models.PROTECT,
+        help_text="The registered model it started from (a run that starts from a policy names its parent).",
+    )
     step = models.PositiveIntegerField(default=0)
     total_steps = models.PositiveIntegerField(default=0)
     last_metrics = models.JSONField(default=dict, blank=True)

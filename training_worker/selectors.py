@@ -1,8 +1,16 @@
-"""Reads for training runs."""
+"""Reads for training runs, and how their metrics are labelled by data split."""
+
+from typing import Any
 
 from django.db.models import QuerySet
 
-from training_worker.models import RunEvent, TrainingRun
+from training_worker.models import BaseModel, RunEvent, TrainingRun
+
+# Which data split a metric describes, from its key: "test/loss" (the ML package's current keys), or the
+# older "test_loss" / TRL's "eval_loss" (its held-out set is the snapshot's test split).
+SPLIT_PREFIXES = {"train": "train", "test": "test", "eval": "test"}
+# Training-step logs carry no prefix: they are averaged over the train split's batches.
+LOSS_KEYS = {"train": ("train/loss", "loss"), "test": ("test/loss", "test_loss", "eval_loss")}
 
 
 def runs_list(*, status: str | None = None, method: str | None = None) -> QuerySet[TrainingRun]:
@@ -14,15 +22,39 @@ def runs_list(*, status: str | None = None, method: str | None = None) -> QueryS
     return runs
 
 
+def base_models_list() -> QuerySet[BaseModel]:
+    return BaseModel.objects.select_related("created_by").order_by("kind", "name")
+
+
 def run_events(*, run: TrainingRun, after_step: int = -1) -> QuerySet[RunEvent]:
     return run.events.filter(step__gt=after_step).order_by("step", "id")
 
 
-def run_loss_series(*, run: TrainingRun) -> list[tuple[int, float]]:
-    """(step, loss) for every progress event that reported a loss, in step order."""
+def metric_split(key: str) -> str | None:
+    """The split a metric key names ("train", "test"), or None when its key names none."""
+    for separator in ("/", "_"):
+        prefix, found, _ = key.partition(separator)
+        if found and prefix in SPLIT_PREFIXES:
+            return SPLIT_PREFIXES[prefix]
+    return None
+
+
+def metrics_by_split(metrics: dict[str, Any], *, unprefixed: str) -> list[tuple[str, list[tuple[str, Any]]]]:
+    """Metrics grouped by split (train, test, then the rest), keys as reported; `unprefixed` labels keys
+    without a split prefix (training-step logs are on the train split; a final summary's are not)."""
+    groups: dict[str, list[tuple[str, Any]]] = {}
+    for key, value in sorted(metrics.items()):
+        groups.setdefault(metric_split(key) or unprefixed, []).append((key, value))
+    order = ["train", "test"]
+    return sorted(groups.items(), key=lambda item: (order.index(item[0]) if item[0] in order else 2, item[0]))
+
+
+def run_loss_series(*, run: TrainingRun, split: str = "train") -> list[tuple[int, float]]:
+    """(step, loss on `split`) for every progress event that reported it, in step order."""
+    keys = LOSS_KEYS[split]
     series = []
     for step, metrics in run.events.order_by("step").values_list("step", "metrics"):
-        loss = metrics.get("loss")
-        if isinstance(loss, int | float):
+        loss = next((metrics[key] for key in keys if isinstance(metrics.get(key), int | float)), None)
+        if loss is not None:
             series.append((step, float(loss)))
     return series

@@ -1,6 +1,7 @@
 """Writes for training runs: launch, worker tokens, and the idempotent records a worker posts back."""
 
 import hashlib
+import logging
 import secrets
 from datetime import timedelta
 from typing import Any
@@ -16,7 +17,10 @@ from config.celery_config import GPU_TASK_PREFIX
 from core.errors import ApplicationError, ConflictError
 from core.models import TERMINAL_STATUSES, Status
 from core.services import audit_record, status_transition
-from training_worker.models import RunArtifact, RunEvent, RunToken, TrainingRun, hash_token
+from training_worker.models import BaseModel, RunArtifact, RunEvent, RunToken, TrainingRun, hash_token
+from training_worker.signals import run_finished
+
+logger = logging.getLogger(__name__)
 
 RESULT_REPLAY_GRACE = timedelta(minutes=10)
 GPU_TRAIN_TASK = f"{GPU_TASK_PREFIX}train_run"
@@ -48,11 +52,17 @@ def training_run_create(
     config: dict[str, Any],
     created_by: AbstractBaseUser | None,
     parents: list[TrainingRun] | None = None,
+    base_model: BaseModel | None = None,
 ) -> TrainingRun:
-    run = TrainingRun.objects.create(name=name, method=method, config=config, created_by=created_by)
+    run = TrainingRun.objects.create(
+        name=name, method=method, config=config, created_by=created_by, base_model=base_model
+    )
     if parents:
         run.parents.set(parents)
-    audit_record(action="training_run.create", actor=created_by, obj=run, detail={"method": method})
+    detail: dict[str, Any] = {"method": method}
+    if base_model is not None:
+        detail["base_model"] = base_model.pk
+    audit_record(action="training_run.create", actor=created_by, obj=run, detail=detail)
     return run
 
 
@@ -69,11 +79,34 @@ def training_run_enqueue(*, run: TrainingRun) -> bool:
 
 def training_run_cancel(*, run: TrainingRun, actor: AbstractBaseUser) -> bool:
     """Cancel a run that has not ended. A running worker learns it at its next post (403) and stops."""
-    if not status_transition(model=TrainingRun, pk=run.pk, to=Status.CANCELLED):
-        return False
-    run_tokens_retire(run=run)
-    audit_record(action="training_run.cancel", actor=actor, obj=run)
+    with transaction.atomic():
+        if not status_transition(model=TrainingRun, pk=run.pk, to=Status.CANCELLED):
+            return False
+        run_tokens_retire(run=run)
+        audit_record(action="training_run.cancel", actor=actor, obj=run)
+        run_finished_announce(run_id=run.pk)
     return True
+
+
+def run_finished_announce(*, run_id: int) -> None:
+    """Once the transaction that ended the run commits, tell the apps that consume its outputs.
+
+    Receivers (generation fills its response set, evaluation ingests scores) run after the commit, so the
+    status change stands even if one of them fails; each failure is logged, and each receiver is
+    idempotent, so a manual retry (ingest, relaunch) finishes the job."""
+
+    def announce() -> None:
+        run = TrainingRun.objects.get(pk=run_id)
+        for receiver, response in run_finished.send_robust(sender=TrainingRun, run=run):
+            if isinstance(response, Exception):
+                logger.error(
+                    "run_finished receiver %s failed for run %s",
+                    getattr(receiver, "__qualname__", receiver),
+                    run_id,
+                    exc_info=response,
+                )
+
+    transaction.on_commit(announce)
 
 
 def run_tokens_retire(*, run: TrainingRun) -> None:
@@ -156,6 +189,7 @@ def run_result_record(
             model=TrainingRun, pk=run.pk, to=status, result=metrics, error=error, code_version=code_version
         )
         run_tokens_retire(run=run)
+        run_finished_announce(run_id=run.pk)
     locked.refresh_from_db()
     audit_record(action=f"training_run.{status}", actor_label=f"worker:run-{run.pk}", obj=locked)
     return locked, True

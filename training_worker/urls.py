@@ -10,12 +10,18 @@ urlpatterns = [
     path("runs/<dbid:pk>/", views.RunDetailView.as_view(), name="run-detail"),
     path("runs/<dbid:pk>/cancel/", views.RunCancelView.as_view(), name="run-cancel"),
     path(
+        "runs/<dbid:run_pk>/generate/",
+        generation_views.GenerationLaunchView.as_view(),
+        name="run-generate",
+    ),
+    path("models/", views.BaseModelListView.as_view(), name="base-model-list"),
+    path(
         "runs/<dbid:pk>/artifacts/<dbid:artifact_id>/",
         views.RunArtifactDownloadView.as_view(),
         name="run-artifact-download",
     ),
     path(
-        "annotation/banks/<dbid:pk>/generate/",
+        "annotation/banks/<dbid:bank_pk>/generate/",
         generation_views.GenerationLaunchView.as_view(),
         name="annotation-generate",
     ),
@@ -29,6 +35,9 @@ urlpatterns = [
 api_urlpatterns = [
     path("runs/", api.RunListApi.as_view(), name="api-run-list"),
     path("runs/launch/", api.RunLaunchApi.as_view(), name="api-run-launch"),
+    path("models/", api.BaseModelListApi.as_view(), name="api-base-model-list"),
+    path("models/choices/", api.ModelChoicesApi.as_view(), name="api-model-choices"),
+    path("generations/", api.GenerationApi.as_view(), name="api-generation"),
     path("runs/<dbid:pk>/", api.RunDetailApi.as_view(), name="api-run-detail"),
     path("runs/<dbid:pk>/events/", api.RunEventsApi.as_view(), name="api-run-events"),
     path("runs/<dbid:pk>/cancel/", api.RunCancelApi.as_view(), name="api-run-cancel"),

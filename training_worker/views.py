@@ -1,4 +1,5 @@
-"""Researcher pages for training runs: list, detail with a live loss curve, comparison, cancel, downloads."""
+"""Researcher pages for training runs (list, detail with a live loss curve, comparison, cancel, downloads)
+and the model registry."""
 
 import json
 
@@ -12,11 +13,38 @@ from core.forms import form_add_application_error
 from core.models import Status
 from core.services import audit_record
 from core.views import ResearcherRequiredMixin
-from training_worker.forms import RunLaunchForm
+from training_worker.base_models import BaseModelError, base_model_register
+from training_worker.forms import BaseModelForm, RunLaunchForm
 from training_worker.launch import METHOD_FIELDS, LaunchError, training_run_launch
+from training_worker.model_picker import policy_runs
 from training_worker.models import TrainingMethod, TrainingRun
-from training_worker.selectors import run_loss_series, runs_list
+from training_worker.selectors import base_models_list, metrics_by_split, run_loss_series, runs_list
 from training_worker.services import training_run_cancel
+
+SPLIT_LABELS = {"train": "train split", "test": "test split"}
+
+
+def _labelled(groups: list[tuple[str, list]]) -> list[tuple[str, list]]:
+    return [(SPLIT_LABELS.get(split, split), rows) for split, rows in groups]
+
+
+def loss_chart(runs: list[TrainingRun], *, label_runs: bool) -> str:
+    """Loss by step on the train split and, where the run evaluated during training, the test split."""
+    series = [
+        Series(
+            f"#{run.pk} {run.name} ({SPLIT_LABELS[split]})" if label_runs else SPLIT_LABELS[split],
+            run_loss_series(run=run, split=split),
+        )
+        for run in runs
+        for split in ("train", "test")
+    ]
+    return line_chart_svg(
+        title="Loss: train split vs test split",
+        series=[item for item in series if item.points] or series[:1],
+        x_label="step",
+        y_label="loss",
+    )
+
 
 MAX_COMPARED = 8
 
@@ -40,6 +68,10 @@ class RunLaunchView(ResearcherRequiredMixin, FormView):
 
     template_name = "training_worker/run_launch.html"
     form_class = RunLaunchForm
+
+    def get_initial(self):
+        # "Use this model" links arrive with ?model=run:<id> (or base:<id>) to preselect the picker.
+        return {"model": self.request.GET.get("model", "")}
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -68,13 +100,13 @@ class RunDetailView(ResearcherRequiredMixin, DetailView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         run = self.object
-        context["loss_chart"] = line_chart_svg(
-            title="Training loss",
-            series=[Series(run.name, run_loss_series(run=run))],
-            x_label="step",
-            y_label="loss",
+        context.update(
+            loss_chart=loss_chart([run], label_runs=False),
+            progress_percent=round(100 * run.step / run.total_steps) if run.total_steps else 0,
+            latest_metrics=_labelled(metrics_by_split(run.last_metrics, unprefixed="train")),
+            final_metrics=_labelled(metrics_by_split(run.result.get("metrics", {}), unprefixed="whole run")),
+            is_policy=policy_runs().filter(pk=run.pk).exists(),
         )
-        context["progress_percent"] = round(100 * run.step / run.total_steps) if run.total_steps else 0
         return context
 
 
@@ -116,19 +148,41 @@ class RunCompareView(ResearcherRequiredMixin, TemplateView):
             raise Http404("Run ids must be numbers.") from exc
         runs = list(TrainingRun.objects.filter(pk__in=ids[:MAX_COMPARED]).order_by("pk"))
         config_keys = sorted({key for run in runs for key in run.config})
-        metric_keys = sorted({key for run in runs for key in run.result.get("metrics", {})})
+        metric_keys = {key for run in runs for key in run.result.get("metrics", {})}
+        splits = metrics_by_split(dict.fromkeys(metric_keys), unprefixed="whole run")
         context.update(
             runs=runs,
             config_rows=[(key, [run.config.get(key) for run in runs]) for key in config_keys],
             metric_rows=[
-                (key, [run.result.get("metrics", {}).get(key) for run in runs]) for key in metric_keys
+                (split, key, [run.result.get("metrics", {}).get(key) for run in runs])
+                for split, keys in splits
+                for key, _ in keys
             ],
-            loss_chart=line_chart_svg(
-                title="Training loss",
-                series=[Series(f"#{run.pk} {run.name}", run_loss_series(run=run)) for run in runs],
-                x_label="step",
-                y_label="loss",
-            ),
+            loss_chart=loss_chart(runs, label_runs=True) if runs else "",
             all_runs=TrainingRun.objects.all()[:200],
         )
         return context
+
+
+class BaseModelListView(ResearcherRequiredMixin, TemplateView):
+    """The model registry: registered starting models, and a form to register one."""
+
+    template_name = "training_worker/base_model_list.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(models=base_models_list(), policies=policy_runs()[:50])
+        context.setdefault("form", BaseModelForm())
+        return context
+
+    def post(self, request):
+        form = BaseModelForm(request.POST)
+        if form.is_valid():
+            try:
+                model = base_model_register(created_by=request.user, **form.cleaned_data)
+            except BaseModelError as exc:
+                form_add_application_error(form, exc)
+            else:
+                messages.success(request, f"Registered {model.name}.")
+                return redirect("base-model-list")
+        return self.render_to_response(self.get_context_data(form=form), status=400)

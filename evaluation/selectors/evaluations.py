@@ -314,10 +314,11 @@ def _run_summary(run: TrainingRun) -> dict[str, Any]:
 
 
 def response_set_lineage(*, response_set: ResponseSet) -> dict[str, Any]:
-    """A response set, the run that generated it, the runs whose artifacts that run used, and the dataset
-    snapshots behind them."""
+    """A response set, the run that generated it, the policy runs (or registered base model) whose model
+    that run sampled, and the dataset snapshots behind them."""
     generation = response_set.training_run
     lineage_runs = [generation, *_policy_runs(generation)] if generation is not None else []
+    base_model = generation.base_model if generation is not None else None
     snapshots = {run.snapshot_hash for run in lineage_runs if run.snapshot_hash}
     generated_from = (response_set.generation_settings or {}).get("snapshot_hash")
     if generated_from:
@@ -328,6 +329,8 @@ def response_set_lineage(*, response_set: ResponseSet) -> dict[str, Any]:
         "origin": response_set.source,
         "generation_run_id": generation.pk if generation else None,
         "policy_run_ids": [run.pk for run in lineage_runs[1:]],
+        "policy_runs": [{"id": run.pk, "name": run.name, "method": run.method} for run in lineage_runs[1:]],
+        "base_model": {"name": base_model.name, "path": base_model.path} if base_model else None,
         "snapshot_hashes": sorted(snapshots),
         "runs": [_run_summary(run) for run in lineage_runs],
     }

@@ -225,23 +225,34 @@ def evaluation_create(
 
 
 def evaluation_launch(
-    *, evaluation: Evaluation, actor: AbstractBaseUser | None, retry_failed: bool = False
+    *,
+    evaluation: Evaluation,
+    actor: AbstractBaseUser | None,
+    retry_failed: bool = False,
+    idempotency_key: str | None = None,
 ) -> Job:
     """Queue an execution (resumes after finished comparisons); a queued or running one is returned as is.
 
     With `retry_failed`, comparisons that failed before are attempted again (the new answer replaces the
-    failure record). For reward-model judges a relaunch ingests the scoring run once it has succeeded.
+    failure record). For reward-model judges an execution ingests the scoring run once it has succeeded;
+    that one is queued by itself when the run succeeds, under an `idempotency_key` naming the run, so it is
+    queued once, even while an earlier execution is still finishing.
     """
     with transaction.atomic():
         locked = (
             Evaluation.objects.select_for_update(of=("self",)).select_related("job").get(pk=evaluation.pk)
         )
-        if locked.job is not None and locked.job.status not in TERMINAL_STATUSES:
+        if idempotency_key is not None:
+            queued = Job.objects.filter(kind=EVALUATION_JOB_KIND, idempotency_key=idempotency_key).first()
+            if queued is not None:
+                return queued
+        elif locked.job is not None and locked.job.status not in TERMINAL_STATUSES:
             return locked.job
         job = job_create(
             kind=EVALUATION_JOB_KIND,
             params={"evaluation_id": locked.pk, "retry_failed": retry_failed},
             created_by=actor,
+            idempotency_key=idempotency_key,
         )
         Evaluation.objects.filter(pk=locked.pk).update(job=job)
         audit_record(

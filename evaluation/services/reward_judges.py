@@ -3,9 +3,10 @@
 The first execution of a reward-model evaluation writes every comparison not stored yet as an item
 (question, the response shown first, the response shown second; the order drawn and recorded exactly as for
 persona judges) and launches a TrainingRun of method "score" (training_worker.ml.score) whose inputs are
-that items file and each criterion's reward-model artifact. A later execution, once the run has
-succeeded, reads its "scores" artifact: a reward difference above the evaluation's tie margin is a win for
-that position, within it a tie; an item without valid scores is stored as a failure, never a tie.
+that items file and each criterion's reward-model artifact. When that run succeeds, training_worker's
+`run_finished` signal queues the next execution (`evaluation.receivers`), which reads its
+"scores" artifact: a reward difference above the evaluation's tie margin is a win for that position, within
+it a tie; an item without valid scores is stored as a failure, never a tie. No second click is needed.
 """
 
 from __future__ import annotations

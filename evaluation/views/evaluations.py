@@ -13,7 +13,6 @@ from evaluation.forms import EvaluationForm
 from evaluation.models import Evaluation, JudgeKind
 from evaluation.selectors.evaluations import (
     evaluation_counts,
-    evaluation_entrants,
     evaluation_provenance,
     evaluation_work_total,
     evaluations_list,
@@ -105,7 +104,6 @@ class EvaluationDetailView(ResearcherRequiredMixin, TemplateView):
             pair_index = 0
         context.update(
             evaluation=evaluation,
-            entrants=evaluation_entrants(evaluation=evaluation),
             counts=evaluation_counts(evaluation=evaluation),
             total=evaluation_work_total(evaluation=evaluation),
             results=results,
@@ -198,7 +196,9 @@ class EvaluationTableView(ResearcherRequiredMixin, View):
             raise Http404("No such table.")
         audit_record(action="evaluation.export", actor=request.user, obj=evaluation, detail={"file": name})
         return download(
-            content=TABLES[name](results=evaluation.results),
+            content=TABLES[name](
+                results=evaluation.results, provenance=evaluation_provenance(evaluation=evaluation)
+            ),
             content_type="text/csv",
             filename=f"evaluation-{evaluation.pk}-{name}.csv",
         )

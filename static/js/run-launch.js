@@ -5,10 +5,10 @@
   const methodFields = JSON.parse(form.dataset.methodFields);
   const always = new Set(["name", "method", "snapshot"]);
   const extra = {
-    reward: ["criterion"], sft: ["base_model", "parent_policy"], dpo: ["criterion", "base_model", "parent_policy"],
-    modpo: ["criterion", "base_model", "parent_policy", "margin_reward_runs", "weight_set", "weights"],
-    joint: ["base_model", "parent_policy", "weight_set", "weights"],
-    merge: ["merge_runs", "merge_method"], generate: ["base_model", "parent_policy"],
+    reward: ["criterion"], sft: ["model"], dpo: ["criterion", "model"],
+    modpo: ["criterion", "model", "margin_reward_runs", "weight_set", "weights"],
+    joint: ["model", "weight_set", "weights"],
+    merge: ["merge_runs", "merge_method"],
   };
   function update() {
     const method = form.elements.method.value;

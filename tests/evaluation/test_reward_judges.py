@@ -7,13 +7,14 @@ import json
 import pytest
 from django.core.files.base import ContentFile
 
-from core.models import Status
+from core.models import AuditEvent, Job, Status
 from core.services import job_run, status_transition
 from criteria.models import CriteriaSet
 from evaluation.models import Comparison, JudgeKind
 from evaluation.services.evaluations import evaluation_create, evaluation_launch
 from tests.evaluation.helpers import make_bank
 from tests.factories import TrainingRunFactory
+from tests.training_worker.play_worker import jsonl, worker_finish
 from training_worker.models import RunArtifact, TrainingRun
 
 pytestmark = pytest.mark.django_db
@@ -115,3 +116,61 @@ def test_scoring_run_then_ingest_then_rescore_only_failures(researcher, django_c
     assert (
         Comparison.objects.filter(ok=True).count() == 3 and not Comparison.objects.filter(ok=False).exists()
     )
+
+
+def test_scores_land_in_the_evaluation_when_the_worker_posts_success(
+    researcher, django_capture_on_commit_callbacks
+):
+    """No second click: the scoring run's success, posted through the worker API, queues the ingest once."""
+    _, _, sets = make_bank(models=["base", "modpo"], n_questions=2)
+    evaluation = evaluation_create(
+        name="RM auto",
+        criteria_set=CriteriaSet.objects.get(key="therapeutic_eval"),
+        response_sets=sets,
+        labels=["base", "modpo"],
+        judge_kind=JudgeKind.REWARD_MODEL,
+        reward_runs=[_reward_run("empathy")],
+        created_by=researcher,
+        launch=False,
+    )
+    assert _execute(evaluation, django_capture_on_commit_callbacks)["state"] == "scoring"
+    run = evaluation.score_run
+    items = [json.loads(line) for line in run.inputs.get(name="items").file.open("rb") if line.strip()]
+    scores = jsonl(
+        [
+            {
+                "item_id": item["item_id"],
+                "scores": {
+                    "empathy": [
+                        REWARD[item[k].split("]")[0].lstrip("[")] for k in ("response_a", "response_b")
+                    ]
+                },
+            }
+            for item in items
+        ]
+    )
+    with django_capture_on_commit_callbacks(execute=False) as announced:
+        client = worker_finish(run, artifacts={"scores": scores})
+    for callback in announced:
+        callback()  # the run_finished announcement, as the commit would run it
+    evaluation.refresh_from_db()
+    job = evaluation.job
+    assert (
+        job.status == Status.QUEUED and job.idempotency_key == f"evaluation-{evaluation.pk}-scores-{run.pk}"
+    )
+    job_run(job_id=job.pk)
+    job.refresh_from_db()
+    evaluation.refresh_from_db()
+    assert job.status == Status.SUCCEEDED and job.result["state"] == "ingested", job.error
+    assert (job.result["ok"], job.result["failed"]) == (2, 0)
+    (pair,) = evaluation.results["pairs"]
+    assert (pair["criteria"]["empathy"]["wins"], pair["criteria"]["empathy"]["losses"]) == (0, 2)
+    # A replayed result announces nothing; announcing again queues no second ingest.
+    with django_capture_on_commit_callbacks(execute=False) as replayed:
+        replay = client.post(f"/api/worker/runs/{run.pk}/result/", {"status": "succeeded"}, format="json")
+    assert replay.status_code == 200 and not replayed
+    for callback in announced:
+        callback()
+    assert Job.objects.filter(kind="evaluation.run").count() == 2  # the scoring launch and one ingest
+    assert AuditEvent.objects.filter(action="evaluation.launch").count() == 2
+    assert Comparison.objects.filter(evaluation=evaluation).count() == 2

@@ -7,7 +7,8 @@ import pytest
 from core.models import Status
 from tests.factories import TrainingRunFactory
 from training_worker.launch import LaunchError, LaunchRequest, training_run_launch
-from training_worker.models import RunArtifact, TrainingRun
+from training_worker.model_picker import ModelChoice, model_choice_resolve
+from training_worker.models import BaseModel, RunArtifact, TrainingRun
 
 pytestmark = pytest.mark.django_db
 
@@ -46,6 +47,11 @@ def reward_run(
     return run
 
 
+def registered(path: str) -> ModelChoice:
+    model = BaseModel.objects.create(name=f"model at {path}", path=path, kind=BaseModel.Kind.CAUSAL_LM)
+    return ModelChoice(base_model=model)
+
+
 @pytest.fixture
 def base_model(tmp_path):
     path = tmp_path / "policy"
@@ -54,6 +60,7 @@ def base_model(tmp_path):
 
 
 def modpo(model_dir: str, **overrides) -> LaunchRequest:
+    model_dir = overrides.pop("model_path", model_dir)
     safety = overrides.pop("margin_reward_runs", None) or [reward_run("safety")]
     values = {
         "name": "MODPO empathy",
@@ -61,7 +68,7 @@ def modpo(model_dir: str, **overrides) -> LaunchRequest:
         "snapshot": snapshot(),
         "criterion": "empathy",
         "weights": {"empathy": 0.7, "safety": 0.3},
-        "base_model": model_dir,
+        "model": registered(model_dir),
         "margin_reward_runs": safety,
         "hyper": {"beta": 0.1, "max_steps": 10},
     }
@@ -80,6 +87,7 @@ def test_a_valid_modpo_launch_is_queued_with_its_inputs_and_lineage(
     assert run.config["margin_reward_models"] == [{"criterion": "safety", "path": "input:rm-safety/model"}]
     assert run.config["weights"] == {"empathy": 0.7, "safety": 0.3}
     assert run.config["base_model"] == base_model and run.config["criterion"] == "empathy"
+    assert run.base_model.path == base_model
     assert {item.name: item.sha256 for item in run.inputs.all()} == {
         "snapshot": "a" * 64,
         "rm-safety": "d" * 64,
@@ -94,7 +102,8 @@ def test_a_valid_modpo_launch_is_queued_with_its_inputs_and_lineage(
         ({"weights": {"empathy": 0.5, "safety": 0.3}}, "weights", "sum to 1"),
         ({"weights": {"empathy": 0.0, "safety": 1.0}}, "weights", "w_k > 0"),
         ({"criterion": "quantity"}, "criterion", "no 'quantity' preferences"),
-        ({"base_model": "/no/such/model"}, "base_model", "does not exist"),
+        ({"model_path": "/no/such/model"}, "model", "does not exist"),
+        ({"model": None}, "model", "Choose a starting model"),
         ({"snapshot": None}, "snapshot", "Choose a frozen dataset snapshot"),
         ({"hyper": {"beta": -1}}, "beta", "positive"),
     ],
@@ -149,7 +158,7 @@ def test_merge_needs_two_policies_and_valid_weights(researcher):
 
 
 def test_joint_loss_needs_weights(researcher, base_model):
-    request = LaunchRequest(name="joint", method="joint", snapshot=snapshot(), base_model=base_model)
+    request = LaunchRequest(name="joint", method="joint", snapshot=snapshot(), model=registered(base_model))
     with pytest.raises(LaunchError) as caught:
         training_run_launch(request=request, created_by=researcher)
     assert "weight per criterion" in caught.value.field_errors["weights"][0]
@@ -161,7 +170,7 @@ def test_joint_loss_batch_must_balance_its_criteria(researcher, base_model):
         name="joint",
         method="joint",
         snapshot=snapshot(),
-        base_model=base_model,
+        model=registered(base_model),
         weights={"empathy": 0.5, "safety": 0.3, "trust_rapport": 0.2},
         hyper={"per_device_train_batch_size": 8},
     )
@@ -175,9 +184,14 @@ def test_dpo_from_a_trained_sft_policy_references_its_adapter(researcher, django
     sft = TrainingRunFactory(method="sft", status=Status.SUCCEEDED)
     RunArtifact.objects.create(run=sft, name="adapter", file="run-artifacts/sft", sha256="e" * 64, size=1)
     request = LaunchRequest(
-        name="DPO empathy", method="dpo", snapshot=snapshot(), criterion="empathy", parent_policy=sft
+        name="DPO empathy",
+        method="dpo",
+        snapshot=snapshot(),
+        criterion="empathy",
+        model=model_choice_resolve(f"run:{sft.pk}"),
     )
     with django_capture_on_commit_callbacks(execute=False):
         run = training_run_launch(request=request, created_by=researcher)
     assert run.config["base_model"] == "input:policy/adapter"
     assert run.inputs.get(name="policy").sha256 == "e" * 64
+    assert list(run.parents.all()) == [sft] and run.base_model is None

@@ -6,7 +6,8 @@ from django.test import Client
 
 from annotation.models import DatasetSnapshot
 from core.models import Status
-from training_worker.models import TrainingRun
+from tests.factories import TrainingRunFactory
+from training_worker.models import BaseModel, RunArtifact, TrainingRun
 
 pytestmark = pytest.mark.django_db
 
@@ -49,12 +50,13 @@ def test_form_queues_a_reward_model_on_the_snapshot(
 
 
 def test_form_shows_why_a_run_cannot_start(researcher_client, snapshot):
+    moved = BaseModel.objects.create(name="Moved away", path="/nowhere/model")
     form = {
         "name": "DPO",
         "method": "dpo",
         "snapshot": snapshot.pk,
         "criterion": "quantity",
-        "base_model": "/nowhere/model",
+        "model": f"base:{moved.pk}",
         "beta": 0.1,
     }
     response = researcher_client.post("/runs/launch/", form)
@@ -62,6 +64,32 @@ def test_form_shows_why_a_run_cannot_start(researcher_client, snapshot):
     assert response.status_code == 200
     assert "no &#x27;quantity&#x27; preferences" in page and "does not exist" in page
     assert not TrainingRun.objects.exists()
+    # A typed value that is not a picker choice ("Run 5") is refused with a reason, not queued.
+    response = researcher_client.post("/runs/launch/", {**form, "criterion": "safety", "model": "Run 5"})
+    assert "Choose a registered base model" in response.content.decode()
+    assert not TrainingRun.objects.exists()
+
+
+def test_the_picker_offers_registered_models_and_succeeded_policies(researcher_client, snapshot):
+    base = BaseModel.objects.create(name="Tiny base", path="/models/tiny")
+    policy = TrainingRunFactory(
+        method="modpo",
+        name="MODPO survey",
+        status=Status.SUCCEEDED,
+        config={"criterion": "empathy", "weights": {"empathy": 0.6, "safety": 0.4}},
+        snapshot_hash="abcdef12" * 8,
+    )
+    RunArtifact.objects.create(run=policy, name="adapter", file="run-artifacts/a", sha256="a" * 64, size=1)
+    unfinished = TrainingRunFactory(method="dpo", name="DPO still running", status=Status.RUNNING)
+    no_policy = TrainingRunFactory(method="sft", name="SFT without artifact", status=Status.SUCCEEDED)
+    page = researcher_client.get(f"/runs/launch/?model=run:{policy.pk}").content.decode()
+    assert f'value="base:{base.pk}"' in page and "Tiny base (/models/tiny)" in page
+    expected = (
+        f"#{policy.pk} MODPO \u201cMODPO survey\u201d \u00b7 empathy \u00b7 weights empathy 0.6, "
+        "safety 0.4 \u00b7 snapshot abcdef12"
+    )
+    assert f'<option value="run:{policy.pk}" selected>{expected}</option>' in page
+    assert f"run:{unfinished.pk}" not in page and f"run:{no_policy.pk}" not in page
 
 
 def test_joint_weights_come_from_a_survey_weight_set(
@@ -70,12 +98,13 @@ def test_joint_weights_come_from_a_survey_weight_set(
     call_command("survey_demo")
     from survey_app.models import ObjectiveWeightSet
 
+    base = BaseModel.objects.create(name="Base", path=str(tmp_path))
     weight_set = ObjectiveWeightSet.objects.filter(scope="population").first()
     form = {
         "name": "Joint",
         "method": "joint",
         "snapshot": snapshot.pk,
-        "base_model": str(tmp_path),
+        "model": f"base:{base.pk}",
         "weight_set": weight_set.pk,
         "beta": 0.1,
         # Balanced joint-loss batches hold the same number of pairs of each of the snapshot's 6 criteria.

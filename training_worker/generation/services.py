@@ -2,13 +2,15 @@
 
 The gpu worker's generator (training_worker.ml.generate) reads the questions of a snapshot split, samples K
 responses per question and uploads `responses.jsonl` (rows {question_id, prompt, response, index,
-settings}) as the run's "responses" artifact. Ingest turns that file into the response set's candidates,
-each carrying the run and the sampling settings that produced it.
+settings}) as the run's "responses" artifact. When the run ends, ingest turns that file into the response
+set's candidates, each carrying the run and the sampling settings that produced it (or marks the set failed
+with the reason); the response set page can ingest by hand too, and both are idempotent.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -19,8 +21,11 @@ from annotation.models import CandidateResponse, DatasetSnapshot, Question, Resp
 from core.errors import ApplicationError
 from core.models import Status
 from core.services import audit_record
-from training_worker.models import RunInput, TrainingRun
-from training_worker.services import training_run_create, training_run_enqueue
+from training_worker.launch import LaunchRequest, training_run_launch
+from training_worker.model_picker import ModelChoice
+from training_worker.models import TrainingMethod, TrainingRun
+
+logger = logging.getLogger(__name__)
 
 RESPONSES_ARTIFACT = "responses"
 MAX_RESPONSE_CHARS = 20_000
@@ -31,11 +36,15 @@ class GenerationError(ApplicationError):
     """A generation that cannot be launched or ingested; nothing was written."""
 
 
+class GenerationOutputError(GenerationError):
+    """The run's responses file cannot be used; the set was marked failed with this reason, nothing stored."""
+
+
 def response_set_generate(
     *,
     snapshot: DatasetSnapshot,
     name: str,
-    policy: str,
+    model: ModelChoice,
     created_by: AbstractBaseUser,
     num_responses: int = 5,
     temperature: float = 0.8,
@@ -48,24 +57,19 @@ def response_set_generate(
 ) -> ResponseSet:
     """Queue a generation run over the questions of `snapshot`'s split; returns the (generating) response set.
 
-    `policy` is a model directory on the gpu worker, or "input:<name>" for one of the run's inputs.
+    `model` comes from the model picker: a registered base model, or a succeeded run's policy, which becomes
+    the run's input and parent (so the set's provenance names the policy run). The sampling settings are
+    checked by the generation config class, as the worker will; errors name the form fields.
     """
     name = name.strip()
     bank = snapshot.response_set.bank
-    if not name or not policy.strip():
-        raise GenerationError("Give the response set a name and the policy to sample from.")
+    if not name:
+        raise GenerationError(field_errors={"name": "Give the response set a name."})
     if ResponseSet.objects.filter(bank=bank, name=name).exists():
-        raise GenerationError(f"{bank.name} already has a response set named {name!r}.")
-    if num_responses < 1 or max_new_tokens < 1 or batch_size < 1:
-        raise GenerationError("Responses per question, max new tokens and batch size must be at least 1.")
-    if temperature < 0 or (temperature == 0 and num_responses > 1):
-        raise GenerationError("Temperature must be >= 0, and greedy decoding (0) gives only one response.")
-    if not 0 < top_p <= 1:
-        raise GenerationError("top_p must be in (0, 1].")
-    if split not in ("train", "test"):
-        raise GenerationError("Split must be train or test.")
-    config: dict[str, Any] = {
-        "policy": policy.strip(),
+        raise GenerationError(
+            field_errors={"name": f"{bank.name} already has a response set named {name!r}."}
+        )
+    settings: dict[str, Any] = {
         "num_responses": num_responses,
         "temperature": temperature,
         "top_p": top_p,
@@ -75,31 +79,35 @@ def response_set_generate(
         "split": split,
         "max_questions": max_questions,
     }
+    request = LaunchRequest(
+        name=f"generate: {name}"[:200],
+        method=TrainingMethod.GENERATE,
+        snapshot=snapshot,
+        model=model,
+        hyper=settings,
+    )
     with transaction.atomic():
-        run = training_run_create(
-            name=f"generate: {name}", method="generate", config=config, created_by=created_by
-        )
-        TrainingRun.objects.filter(pk=run.pk).update(snapshot_hash=snapshot.content_hash)
-        RunInput.objects.create(
-            run=run, name="snapshot", file=snapshot.archive.name, sha256=snapshot.archive_sha256
-        )
+        run = training_run_launch(request=request, created_by=created_by)
         response_set = ResponseSet.objects.create(
             bank=bank,
             name=name,
             origin=ResponseSet.Origin.GENERATED,
-            source=f"model:{config['policy']}",
+            source=model.source,
             state=ResponseSet.State.GENERATING,
             training_run=run,
-            generation_settings={**config, "snapshot_hash": snapshot.content_hash},
+            generation_settings={
+                **run.config,
+                "model": model.value,
+                "snapshot_hash": snapshot.content_hash,
+            },
             created_by=created_by,
         )
         audit_record(
             action="response_set.generate",
             actor=created_by,
             obj=response_set,
-            detail={"run": run.pk, "snapshot": snapshot.content_hash, **config},
+            detail={"run": run.pk, "snapshot": snapshot.content_hash, "model": model.value, **settings},
         )
-        training_run_enqueue(run=run)
     return response_set
 
 
@@ -121,13 +129,100 @@ def _row_problem(row: Any) -> str | None:
     return None
 
 
+def _candidates(
+    response_set: ResponseSet, run: TrainingRun
+) -> tuple[list[CandidateResponse], dict[str, Any]]:
+    """Read the run's responses file: the candidates to store and the ingest report.
+
+    Raises :class:`GenerationOutputError` when the file as a whole is unusable (missing, not JSON lines,
+    a (question, index) twice, no usable row); single bad rows are rejected and reported.
+    """
+    artifact = run.artifacts.filter(name=RESPONSES_ARTIFACT).first()
+    if artifact is None:
+        raise GenerationOutputError(f"Run {run.pk} uploaded no {RESPONSES_ARTIFACT!r} artifact.")
+    questions = {
+        external_id: (pk, fingerprint)
+        for external_id, pk, fingerprint in Question.objects.filter(bank=response_set.bank).values_list(
+            "external_id", "pk", "text_sha256"
+        )
+    }
+    seen: set[tuple[str, int]] = set()
+    rows: list[CandidateResponse] = []
+    rejected: list[dict[str, Any]] = []
+    with artifact.file.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            if not raw.strip():
+                continue
+            try:
+                row = json.loads(raw.decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                raise GenerationOutputError(
+                    f"line {number} of the responses file is not JSON ({exc})."
+                ) from exc
+            problem = _row_problem(row)
+            question = questions.get(str(row.get("question_id"))) if problem is None else None
+            if problem is None and question is None:
+                problem = f"question {row['question_id']!r} is not in {response_set.bank.name}"
+            if problem is None and text_fingerprint(row["prompt"]) != question[1]:
+                problem = "prompt differs from the question's text"
+            if problem is not None:
+                rejected.append({"line": number, "reason": problem})
+                continue
+            key = (str(row["question_id"]), row["index"])
+            if key in seen:
+                raise GenerationOutputError(f"line {number}: question {key[0]!r} has index {key[1]} twice.")
+            seen.add(key)
+            settings = row.get("settings") if isinstance(row.get("settings"), dict) else {}
+            rows.append(
+                CandidateResponse(
+                    response_set=response_set,
+                    question_id=question[0],
+                    external_id=f"run{run.pk}:{key[0]}:{key[1]}",
+                    index=key[1],
+                    text=row["response"].strip(),
+                    text_sha256=text_fingerprint(row["response"]),
+                    origin=response_set.source,
+                    generation_settings={**settings, "training_run": run.pk},
+                )
+            )
+    if not rows:
+        raise GenerationOutputError("The run's responses file holds no usable response.")
+    report = {
+        "rows_accepted": len(rows),
+        "rows_rejected": len(rejected),
+        "rejected": rejected[:REPORTED_REJECTIONS],
+        "questions": len({row.question_id for row in rows}),
+        "run": run.pk,
+    }
+    return rows, report
+
+
+def _finish(response_set: ResponseSet, *, state: str, report: dict[str, Any], actor: Any) -> dict[str, Any]:
+    response_set.state = state
+    response_set.import_report = report
+    response_set.save(update_fields=["state", "import_report"])
+    audit_record(
+        action="response_set.ingest"
+        if state == ResponseSet.State.READY
+        else "response_set.generation_failed",
+        actor=actor,
+        actor_label=None if actor else "system",
+        obj=response_set,
+        detail={key: value for key, value in report.items() if key != "rejected"},
+    )
+    return report
+
+
 def response_set_ingest_generation(
     *, response_set: ResponseSet, actor: AbstractBaseUser | None
 ) -> dict[str, Any]:
-    """Store the finished run's responses in the set (one transaction); returns the ingest report.
+    """Fill the set from its finished generation run, all or nothing; returns the ingest report.
 
-    A set that is already ready is left alone. A failed or cancelled run marks the set failed. Raises
-    :class:`GenerationError` (nothing written) while the run is unfinished or its file is unusable.
+    Runs by itself when the run ends (the `run_finished` receiver below); the response set page offers it
+    by hand too. A set that is ready or failed is left alone, so a replay never duplicates. A failed or
+    cancelled run, or an unusable responses file, marks the set failed with the reason and stores no
+    response; the latter also raises :class:`GenerationOutputError`. Raises :class:`GenerationError` while
+    the run is unfinished (nothing written).
     """
     with transaction.atomic():
         locked = (
@@ -135,84 +230,33 @@ def response_set_ingest_generation(
             .select_related("training_run", "bank")
             .get(pk=response_set.pk)
         )
-        if locked.state == ResponseSet.State.READY:
+        if locked.state != ResponseSet.State.GENERATING:
             return locked.import_report
         run = locked.training_run
         if run is None:
             raise GenerationError("This response set was not generated by a run.")
         if run.status in (Status.FAILED, Status.CANCELLED):
-            locked.state = ResponseSet.State.FAILED
-            locked.import_report = {"error": f"generation run {run.pk} {run.status}"}
-            locked.save(update_fields=["state", "import_report"])
-            return locked.import_report
+            reason = f"generation run {run.pk} {run.status}" + (f": {run.error[-500:]}" if run.error else "")
+            return _finish(locked, state=ResponseSet.State.FAILED, report={"error": reason}, actor=actor)
         if run.status != Status.SUCCEEDED:
             raise GenerationError(f"Generation run {run.pk} is {run.status}; ingest once it has succeeded.")
-        artifact = run.artifacts.filter(name=RESPONSES_ARTIFACT).first()
-        if artifact is None:
-            raise GenerationError(f"Run {run.pk} uploaded no {RESPONSES_ARTIFACT!r} artifact.")
-        questions = {
-            external_id: (pk, fingerprint)
-            for external_id, pk, fingerprint in Question.objects.filter(bank=locked.bank).values_list(
-                "external_id", "pk", "text_sha256"
-            )
-        }
-        seen: set[tuple[str, int]] = set()
-        rows: list[CandidateResponse] = []
-        rejected: list[dict[str, Any]] = []
-        with artifact.file.open("rb") as handle:
-            for number, raw in enumerate(handle, start=1):
-                if not raw.strip():
-                    continue
-                try:
-                    row = json.loads(raw.decode("utf-8"))
-                except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                    raise GenerationError(
-                        f"line {number} of the responses file is not JSON ({exc})."
-                    ) from exc
-                problem = _row_problem(row)
-                question = questions.get(str(row.get("question_id"))) if problem is None else None
-                if problem is None and question is None:
-                    problem = f"question {row['question_id']!r} is not in {locked.bank.name}"
-                if problem is None and text_fingerprint(row["prompt"]) != question[1]:
-                    problem = "prompt differs from the question's text"
-                if problem is not None:
-                    rejected.append({"line": number, "reason": problem})
-                    continue
-                key = (str(row["question_id"]), row["index"])
-                if key in seen:
-                    raise GenerationError(f"line {number}: question {key[0]!r} has index {key[1]} twice.")
-                seen.add(key)
-                settings = row.get("settings") if isinstance(row.get("settings"), dict) else {}
-                rows.append(
-                    CandidateResponse(
-                        response_set=locked,
-                        question_id=question[0],
-                        external_id=f"run{run.pk}:{key[0]}:{key[1]}",
-                        index=key[1],
-                        text=row["response"].strip(),
-                        text_sha256=text_fingerprint(row["response"]),
-                        origin=locked.source,
-                        generation_settings={**settings, "training_run": run.pk},
-                    )
-                )
-        if not rows:
-            raise GenerationError("The run's responses file holds no usable response.")
-        CandidateResponse.objects.bulk_create(rows, batch_size=1000)
-        report = {
-            "rows_accepted": len(rows),
-            "rows_rejected": len(rejected),
-            "rejected": rejected[:REPORTED_REJECTIONS],
-            "questions": len({row.question_id for row in rows}),
-            "run": run.pk,
-        }
-        locked.state = ResponseSet.State.READY
-        locked.import_report = report
-        locked.save(update_fields=["state", "import_report"])
-        audit_record(
-            action="response_set.ingest",
-            actor=actor,
-            actor_label=None if actor else "system",
-            obj=locked,
-            detail={k: v for k, v in report.items() if k != "rejected"},
-        )
-    return report
+        try:
+            rows, report = _candidates(locked, run)
+        except GenerationOutputError as exc:
+            _finish(locked, state=ResponseSet.State.FAILED, report={"error": exc.message}, actor=actor)
+            failure = exc
+        else:
+            CandidateResponse.objects.bulk_create(rows, batch_size=1000)
+            return _finish(locked, state=ResponseSet.State.READY, report=report, actor=actor)
+    raise failure  # after the commit, so the set stays marked failed
+
+
+def generation_run_finished(*, run: TrainingRun, **kwargs: Any) -> None:
+    """`run_finished` receiver: a generation run's response set is filled (or marked failed) as it ends."""
+    response_set = ResponseSet.objects.filter(training_run=run).first()
+    if response_set is None:
+        return
+    try:
+        response_set_ingest_generation(response_set=response_set, actor=None)
+    except GenerationOutputError as exc:  # the set is marked failed with this reason
+        logger.warning("Generation run %s: response set %s failed: %s", run.pk, response_set.pk, exc)

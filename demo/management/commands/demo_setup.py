@@ -32,6 +32,7 @@ class Command(BaseCommand):
         call_command("annotation_demo")
         call_command("evaluation_demo")
         if models is not None:
+            self.register_demo_models(models)
             self.queue_demo_runs(models)
         audit_record(action="demo.setup", actor_label="system", detail={"users": list(DEMO_USERS)})
         self.stdout.write(f"\nDemo is ready at {url}/\nSign in with (passwords are new on every start):\n")
@@ -49,11 +50,26 @@ class Command(BaseCommand):
             lines.append(f"  {role.value:<11} demo-{username:<11} {password}")
         return lines
 
+    def register_demo_models(self, models: Path) -> None:
+        """The tiny offline models in the model registry, so every model picker offers them (idempotent)."""
+        from training_worker.base_models import base_model_ensure
+        from training_worker.models import BaseModel
+
+        for name, directory, kind in (
+            ("Demo tiny policy (causal LM)", "policy", BaseModel.Kind.CAUSAL_LM),
+            ("Demo tiny BERT (reward backbone)", "tiny_bert", BaseModel.Kind.REWARD_BACKBONE),
+        ):
+            model = base_model_ensure(
+                name=name, path=str((models / directory).resolve()), kind=kind, created_by=None
+            )
+            self.stdout.write(f"Registered model {model.name}: {model.path}")
+
     def queue_demo_runs(self, models: Path) -> None:
         """A safety reward model and an SFT policy on the demo snapshot, once; the GPU worker trains them."""
         from annotation.selectors import snapshots_for_training
         from training_worker.launch import LaunchRequest, training_run_launch
-        from training_worker.models import TrainingRun
+        from training_worker.model_picker import ModelChoice
+        from training_worker.models import BaseModel, TrainingRun
 
         snapshot = snapshots_for_training().first()
         if snapshot is None or TrainingRun.objects.exists():
@@ -72,7 +88,11 @@ class Command(BaseCommand):
                 name="Demo: SFT policy",
                 method="sft",
                 snapshot=snapshot,
-                base_model=str(models / "policy"),
+                model=ModelChoice(
+                    base_model=BaseModel.objects.get(
+                        kind=BaseModel.Kind.CAUSAL_LM, path=str((models / "policy").resolve())
+                    )
+                ),
                 hyper={**schedule, "learning_rate": 1e-3},
             ),
         ):
