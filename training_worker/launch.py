@@ -15,7 +15,7 @@ parent). Generation runs are launched through `training_worker.generation`, whic
 set they fill, so the researcher's launch form and API offer only the training methods.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -136,6 +136,10 @@ def _check_request(request: LaunchRequest, spec: MethodSpec, errors: dict[str, s
             )
 
 
+def _config_fields(spec: MethodSpec) -> set[str]:
+    return {item.name for item in fields(spec.config_class)}
+
+
 def _build_config(request: LaunchRequest, spec: MethodSpec, errors: dict[str, str]) -> LaunchPlan:
     """The ML package config and its inputs; a parent without an artifact is an error, not a crash."""
     skipped = {spec.form_field(name) for name in MERGE_SETTINGS.values()} if spec.merges_policies else set()
@@ -153,9 +157,11 @@ def _build_config(request: LaunchRequest, spec: MethodSpec, errors: dict[str, st
     if spec.policy_field and request.model is not None:
         parent = request.model.run
         if parent is not None:
-            config[spec.policy_field] = reference(
-                parent, "policy", request.model.artifact or policy_artifact(parent)
-            )
+            artifact = request.model.artifact or policy_artifact(parent)
+            config[spec.policy_field] = reference(parent, "policy", artifact)
+            if artifact is not None and "parent_runs" in _config_fields(spec):
+                # The saved policy names its parent by run and artifact hash, never by a worker's path.
+                config["parent_runs"] = [{"run": parent.pk, "sha256": artifact.sha256}]
         elif request.model.base_model is not None:
             config[spec.policy_field] = request.model.base_model.path
     if spec.uses_criterion:

@@ -193,5 +193,6 @@ def test_dpo_from_a_trained_sft_policy_references_its_adapter(researcher, django
     with django_capture_on_commit_callbacks(execute=False):
         run = training_run_launch(request=request, created_by=researcher)
     assert run.config["base_model"] == "input:policy/adapter"
+    assert run.config["parent_runs"] == [{"run": sft.pk, "sha256": "e" * 64}]
     assert run.inputs.get(name="policy").sha256 == "e" * 64
     assert list(run.parents.all()) == [sft] and run.base_model is None
