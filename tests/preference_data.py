@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from annotation.models import JudgePersona, QuestionBank
+from annotation.models import JudgeJob, JudgePersona, QuestionBank
 from annotation.services.banks import question_bank_import
 from core.roles import Role
 from criteria.models import CriteriaSet, Criterion
@@ -83,6 +83,20 @@ def personas(db) -> list[JudgePersona]:
         )
         for index, name in enumerate(["valid", "malformed", "badperm", "ratelimit", "timeout"])
     ]
+
+
+def stored_judge_job(response_set, criteria_set, *, name: str = "judges") -> JudgeJob:
+    """A judge job record whose judgements a test writes itself (its endpoint is never called)."""
+    return JudgeJob.objects.create(
+        name=name,
+        response_set=response_set,
+        criteria_set=criteria_set,
+        base_url="http://127.0.0.1:9/v1",
+        model="m",
+        temperature=0.0,
+        prompt_version="persona-rank-v1",
+        prompt_template_sha256="0" * 64,
+    )
 
 
 @pytest.fixture

@@ -3,10 +3,11 @@ hand-computed symmetric weighted voting with the study's points (10, 5, 0, -5, -
 
 import pytest
 
-from annotation.models import JudgeJob, Judgement, JudgePersona
+from annotation.models import Judgement, JudgePersona
 from annotation.selectors.agreement import agreement_by_criterion
 from annotation.selectors.rankings import item_aggregates, preference_pairs
 from annotation.services.ranking import ranking_campaign_create, ranking_task_submit
+from tests.preference_data import stored_judge_job
 
 pytestmark = pytest.mark.django_db
 
@@ -25,15 +26,7 @@ JUDGE_RANKS = {
 
 @pytest.fixture
 def judged(response_set, mini_criteria, researcher):
-    judge_job = JudgeJob.objects.create(
-        name="hand",
-        response_set=response_set,
-        criteria_set=mini_criteria,
-        base_url="http://127.0.0.1:9/v1",
-        model="m",
-        prompt_version="persona-rank-v1",
-        prompt_template_sha256="0" * 64,
-    )
+    judge_job = stored_judge_job(response_set, mini_criteria, name="hand")
     question = response_set.bank.questions.get(external_id="q1")
     order = list(
         response_set.responses.filter(question=question).order_by("index").values_list("pk", flat=True)

@@ -11,7 +11,7 @@ from annotation.services.ranking import ranking_campaign_create
 from core.models import Job, Status
 from core.roles import Role
 from core.services import job_run
-from tests.preference_data import response_table
+from tests.preference_data import response_table, stored_judge_job
 
 pytestmark = pytest.mark.django_db
 
@@ -75,15 +75,7 @@ def test_import_form_shows_the_report_and_a_failed_import_explains_itself(browse
 def test_response_set_page_shows_coverage_agreement_and_items(browser_client, response_set, mini_criteria):
     page = browser_client.get(f"/annotation/response-sets/{response_set.pk}/").content.decode()
     assert "Nobody has ranked this response set yet" in page
-    judge_job = JudgeJob.objects.create(
-        name="j",
-        response_set=response_set,
-        criteria_set=mini_criteria,
-        base_url="http://x.invalid/v1",
-        model="m",
-        prompt_version="v",
-        prompt_template_sha256="0",
-    )
+    judge_job = stored_judge_job(response_set, mini_criteria, name="j")
     question = response_set.bank.questions.first()
     order = list(
         response_set.responses.filter(question=question).order_by("index").values_list("pk", flat=True)
@@ -156,15 +148,7 @@ def test_judge_job_launch_progress_and_cancel(
 def test_snapshot_form_launches_a_freeze_job(
     browser_client, response_set, mini_criteria, django_capture_on_commit_callbacks
 ):
-    judge_job = JudgeJob.objects.create(
-        name="j",
-        response_set=response_set,
-        criteria_set=mini_criteria,
-        base_url="http://x.invalid/v1",
-        model="m",
-        prompt_version="v",
-        prompt_template_sha256="0",
-    )
+    judge_job = stored_judge_job(response_set, mini_criteria, name="j")
     bad = browser_client.post(
         "/annotation/snapshots/new/",
         {

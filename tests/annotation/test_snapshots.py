@@ -8,7 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 from datasets import load_from_disk
 
-from annotation.models import DatasetSnapshot, JudgeJob, Judgement, JudgePersona
+from annotation.models import DatasetSnapshot, Judgement, JudgePersona
 from annotation.selectors import snapshots_for_training
 from annotation.services.ranking import ranking_campaign_create, ranking_task_submit
 from annotation.services.snapshots import (
@@ -20,6 +20,7 @@ from annotation.services.snapshots import (
 from core.models import AuditEvent, Job, Status
 from core.services import job_run
 from criteria.models import CriteriaSet
+from tests.preference_data import stored_judge_job
 from training_worker.ml.snapshot import load_snapshot
 
 pytestmark = pytest.mark.django_db
@@ -31,16 +32,7 @@ WEIGHTS = {"empathy": 0.7, "safety": 0.3}
 @pytest.fixture
 def judge_job(response_set, mini_criteria):
     """Three personas rank every question; everyone prefers response 0 on empathy and response 4 on safety."""
-    judge_job = JudgeJob.objects.create(
-        name="judges",
-        response_set=response_set,
-        criteria_set=mini_criteria,
-        base_url="http://127.0.0.1:9/v1",
-        model="m",
-        temperature=0.0,
-        prompt_version="persona-rank-v1",
-        prompt_template_sha256="0" * 64,
-    )
+    judge_job = stored_judge_job(response_set, mini_criteria, name="judges")
     for index, ranks in enumerate(ROTATIONS):
         persona = JudgePersona.objects.create(
             text=f"Secret persona text number {index}",

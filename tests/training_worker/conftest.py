@@ -2,22 +2,15 @@
 
 import pytest
 
-from annotation.models import JudgeJob, Judgement, JudgePersona
+from annotation.models import Judgement, JudgePersona
 from annotation.services.snapshots import snapshot_freeze, snapshot_spec_build
+from tests.preference_data import stored_judge_job
 from training_worker.models import BaseModel
 
 
 @pytest.fixture
 def snapshot(response_set, mini_criteria, researcher):
-    judge_job = JudgeJob.objects.create(
-        name="j",
-        response_set=response_set,
-        criteria_set=mini_criteria,
-        base_url="http://127.0.0.1:9/v1",
-        model="m",
-        prompt_version="persona-rank-v1",
-        prompt_template_sha256="0" * 64,
-    )
+    judge_job = stored_judge_job(response_set, mini_criteria, name="j")
     persona = JudgePersona.objects.create(text="p", text_sha256="0" * 64, origin="imported", source_id="p")
     for question in response_set.bank.questions.all():
         order = list(
