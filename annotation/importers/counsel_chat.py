@@ -43,14 +43,15 @@ def parse_counsel_chat(
     are kept in metadata (``source_question_ids``, ``topics``, ``splits``); ``external_id`` is
     ``"cc-q-" + text_sha256[:16]``. Each answer becomes a candidate response with origin ``"counsel_chat"``,
     ``external_id`` ``"cc-a-<source row index>"`` and metadata ``upvotes``, ``views``, ``topic``, ``split``,
-    ``source_question_id``; repeated answers to the same question are rejected as duplicates.
+    ``source_question_id``; repeated answers to the same question are rejected as duplicates (a row repeating
+    an answer's row index with the same text and question is merged into it; with another, rejected).
 
     ``therapistInfo``, ``therapistURL`` and ``questionLink`` are never kept. With ``scrub`` (default) each
     answer also has e-mail addresses and URLs replaced by ``[email]``/``[link]`` and its author's name
     (signatures) by ``[therapist]``. ``report.facts`` records the raw counts by source questionID.
     """
     report = ImportReport(source="counsel_chat", file_format="csv")
-    collector = Collector(report, "counsel_chat")
+    collector = Collector(report, "counsel_chat", response_id_name="answer (row index)")
     texts_by_source_id: dict[str, set[str]] = {}
     rows_by_source_id: dict[str, int] = {}
     merged_pairs: set[tuple[str, str]] = set()
@@ -168,7 +169,7 @@ def parse_counsel_chat(
         question.metadata["source_question_ids"].sort(key=_sort_key)
         question.metadata["topics"].sort()
         question.metadata["splits"].sort()
-    return collector.finish("answer (row index)")
+    return collector.finish()
 
 
 def _sort_key(value: str) -> tuple[int, int | str]:

@@ -64,15 +64,80 @@ class Row:
     fields: dict[str, object]
 
 
+class _CountedLines:
+    """The text's physical lines, split as the csv module expects (``newline=""``), counting characters
+    consumed so that a record's raw text can be found again from where it starts."""
+
+    def __init__(self, text: str) -> None:
+        self._stream = io.StringIO(text, newline="")
+        self.consumed = 0
+
+    def __iter__(self) -> _CountedLines:
+        return self
+
+    def __next__(self) -> str:
+        line = self._stream.readline()
+        if not line:
+            raise StopIteration
+        self.consumed += len(line)
+        return line
+
+
+def _open_quote_offset(record: str) -> int | None:
+    """Offset of the quote that opens a field still open at the end of ``record``, or None.
+
+    Follows the csv module's default (excel, non-strict) reading: a quote opens a field only as the field's
+    first character, ``""`` inside a quoted field is a literal quote, and a quote inside an unquoted field is
+    text. The csv module itself reads an unclosed quoted field silently to the end of the file.
+    """
+    in_quotes = False
+    at_field_start = True
+    opened_at = 0
+    index, size = 0, len(record)
+    while index < size:
+        char = record[index]
+        if in_quotes:
+            if char == '"':
+                if index + 1 < size and record[index + 1] == '"':
+                    index += 1
+                else:
+                    in_quotes = False
+        elif char == '"' and at_field_start:
+            in_quotes, opened_at = True, index
+        at_field_start = not in_quotes and char in ",\r\n"
+        index += 1
+    return opened_at if in_quotes else None
+
+
+def _line_breaks(text: str) -> int:
+    """Physical line breaks in ``text`` (``\n``, ``\r`` or ``\r\n``), as the csv module counts lines."""
+    return text.count("\n") + text.count("\r") - text.count("\r\n")
+
+
+def _refuse_if_truncated(record: str, start_line: int) -> None:
+    """Fatal when ``record`` (a record's raw text, from physical line ``start_line`` to the end of what the
+    csv module read for it) ends inside a quoted field: the file was cut off, or a quote never closes, and
+    the csv module would silently read the rest of the file into that one field."""
+    opened_at = _open_quote_offset(record)
+    if opened_at is not None:
+        line = start_line + _line_breaks(record[:opened_at])
+        raise ImportFormatError(
+            f"the file ends inside a quoted field that starts on line {line}: it looks truncated"
+        )
+
+
 def csv_rows(text: str, required: Sequence[str], report: ImportReport) -> Iterator[Row]:
-    """Rows of a CSV with a header; fatal on a bad header or missing column, a wrong field count rejects."""
-    reader = csv.reader(io.StringIO(text, newline=""))
+    """Rows of a CSV with a header; fatal on a bad header, a missing column or a truncated last record
+    (checked once every row was read), while a wrong field count rejects only its row."""
+    lines = _CountedLines(text)
+    reader = csv.reader(lines)
     try:
         header = next(reader)
     except StopIteration:
         raise ImportFormatError("the file is empty") from None
     except csv.Error as exc:
         raise ImportFormatError(f"cannot parse CSV header: {exc}") from None
+    _refuse_if_truncated(text[: lines.consumed], 1)
     names = [name.strip() for name in header]
     seen: set[str] = set()
     duplicates = sorted({n for n in names if n in seen or seen.add(n)})  # type: ignore[func-returns-value]
@@ -86,15 +151,18 @@ def csv_rows(text: str, required: Sequence[str], report: ImportReport) -> Iterat
         )
     number = 0
     previous_line = reader.line_num
+    last_start, last_line = lines.consumed, previous_line + 1
     while True:
+        record_start = lines.consumed
         try:
             values = next(reader)
         except StopIteration:
-            return
+            break
         except csv.Error as exc:
             raise ImportFormatError(f"cannot parse CSV near line {reader.line_num}: {exc}") from None
         start_line = previous_line + 1
         previous_line = reader.line_num
+        last_start, last_line = record_start, start_line
         if not values or (len(values) == 1 and not values[0].strip()):
             continue
         number += 1
@@ -105,6 +173,7 @@ def csv_rows(text: str, required: Sequence[str], report: ImportReport) -> Iterat
             )
             continue
         yield Row(number, start_line, dict(zip(names, values, strict=True)))
+    _refuse_if_truncated(text[last_start:], last_line)
 
 
 def jsonl_rows(text: str, required: Sequence[str], report: ImportReport) -> Iterator[Row]:

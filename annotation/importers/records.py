@@ -7,7 +7,7 @@ from typing import Any
 
 
 class ImportFormatError(ValueError):
-    """The input as a whole cannot be imported (encoding, columns, duplicate ids, no usable rows)."""
+    """The input as a whole cannot be imported (encoding, columns, a truncated file, no usable rows)."""
 
 
 @dataclass(frozen=True)
@@ -50,23 +50,33 @@ class CandidateResponseRecord:
 
 @dataclass(frozen=True)
 class RowIssue:
-    """A rejected, merged or warned-about row: ``row`` number (package docstring), reason and context."""
+    """A rejected, merged or warned-about row: ``row`` number (package docstring), reason and context.
+
+    ``file`` names the input file when one import reads several (row numbers count per file).
+    """
 
     row: int
     reason: str
     line: int | None = None
     record_id: str | None = None
+    file: str | None = None
 
 
 @dataclass
 class ImportReport:
-    """What happened: counts, and every rejected/merged row with its reason."""
+    """What happened: counts, and every rejected/merged row with its reason.
+
+    ``rows_merged`` counts rows that repeat an earlier row's record (same id, same text, same question) and
+    were folded into it; ``merged_disagreeing`` counts those of them whose labels differ from the first row's.
+    """
 
     source: str
     file_format: str
     rows_read: int = 0
     accepted_questions: int = 0
     accepted_responses: int = 0
+    rows_merged: int = 0
+    merged_disagreeing: int = 0
     rejected: list[RowIssue] = field(default_factory=list)
     merged: list[RowIssue] = field(default_factory=list)
     warnings: list[RowIssue] = field(default_factory=list)
@@ -84,6 +94,8 @@ class ImportReport:
             "rows_read": self.rows_read,
             "accepted_questions": self.accepted_questions,
             "accepted_responses": self.accepted_responses,
+            "rows_merged": self.rows_merged,
+            "merged_disagreeing": self.merged_disagreeing,
             "rejected": [issue.__dict__ for issue in self.rejected],
             "merged": [issue.__dict__ for issue in self.merged],
             "warnings": [issue.__dict__ for issue in self.warnings],

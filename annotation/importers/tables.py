@@ -12,7 +12,6 @@ from annotation.importers.records import (
     ImportLimits,
     ImportReport,
     ImportResult,
-    RowIssue,
 )
 
 
@@ -37,11 +36,13 @@ def parse_question_table(
 ) -> ImportResult:
     """Parse a question bank (CSV or JSONL with ``id_field`` and ``text_field``; other columns -> metadata).
 
-    Fatal: missing columns, duplicate question ids. Questions with the same normalised text are merged.
+    Fatal: missing columns. A row repeating a question id with the same text is merged into the first (its
+    other columns are counted as disagreeing when they differ; the first row's are kept); with a different
+    text it is rejected. Questions with the same normalised text under different ids are merged.
     """
     report = ImportReport(source=source, file_format=file_format or "")
     collector = Collector(report, source)
-    seen_ids: dict[str, int] = {}
+    first_extra: dict[str, dict] = {}
     for row in read_rows(data, file_format, (id_field, text_field), report, limits):
         question_key = as_text(row.fields.get(id_field)).strip()
         text = as_text(row.fields.get(text_field))
@@ -56,26 +57,29 @@ def parse_question_table(
         if problem:
             collector.reject(row, problem, question_key or None)
             continue
-        if question_key in seen_ids:
-            collector.duplicate_ids.append(
-                f"{question_key!r} (rows {seen_ids[question_key]} and {row.number})"
-            )
-            continue
-        seen_ids[question_key] = row.number
-        question_id, created = collector.question(
-            external_id=question_key, text=text, row=row, metadata={"source_ids": [question_key], **extra}
+        repeated = collector.knows_source_key(question_key)
+        question_id = collector.source_question(
+            key=question_key,
+            text=text,
+            row=row,
+            record_id=question_key,
+            conflict=f"{id_field} {{key!r}} already has a different {text_field}",
+            merged="same text as question {canonical!r}; merged",
+            metadata=extra,
         )
-        if not created:
-            collector.questions[question_id].metadata["source_ids"].append(question_key)
-            report.merged.append(
-                RowIssue(
-                    row.number,
-                    f"same text as question {question_id!r}; merged",
-                    line=row.line,
-                    record_id=question_key,
-                )
+        if question_id is None:
+            continue
+        if repeated:
+            collector.count_repeat(
+                row,
+                f"{id_field} {question_key!r} repeats an earlier row",
+                question_key,
+                disagree=extra != first_extra[question_key],
+                kept="the first row's are kept",
             )
-    return collector.finish("question")
+        else:
+            first_extra[question_key] = extra
+    return collector.finish()
 
 
 def parse_response_table(
@@ -90,12 +94,14 @@ def parse_response_table(
     response_text (other columns -> response metadata).
 
     ``response_id`` is unique per question (1..N in the study), so the response ``external_id`` is
-    ``"<question_id>:<response_id>"``; a repeated pair is fatal. ``origin`` names the generator
-    (e.g. ``"mistral-7b-instruct-v0.2@t0.8"``). Rows of one question_id must carry the same question text.
+    ``"<question_id>:<response_id>"``; a row repeating a pair with the same text is merged into the first
+    (the first row's other columns as metadata, every row's under ``annotations``), else rejected.
+    ``origin`` names the generator (e.g. ``"mistral-7b-instruct-v0.2@t0.8"``). Rows of one question_id must
+    carry the same question text.
     """
     required = ("question_id", "question_text", "response_id", "response_text")
     report = ImportReport(source=source, file_format=file_format or "")
-    collector = Collector(report, source)
+    collector = Collector(report, source, response_id_name="question_id:response_id")
     for row in read_rows(data, file_format, required, report, limits):
         question_key = as_text(row.fields.get("question_id")).strip()
         response_key = as_text(row.fields.get("response_id")).strip()
@@ -135,6 +141,7 @@ def parse_response_table(
             text=response_text,
             origin=origin,
             row=row,
-            metadata={"response_id": response_key, **extra},
+            metadata={"response_id": response_key},
+            labels=extra,
         )
-    return collector.finish("question_id:response_id")
+    return collector.finish()

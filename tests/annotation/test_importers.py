@@ -14,15 +14,19 @@ import pytest
 from annotation.importers import (
     ImportFormatError,
     ImportLimits,
+    epitome_mechanism,
     normalize_text,
     parse_counsel_chat,
     parse_epitome,
+    parse_epitome_files,
     parse_question_table,
     parse_response_table,
     questions_with_min_responses,
     split_train_test,
+    stratum_quotas,
     text_fingerprint,
 )
+from tests.annotation.data.epitome import MECHANISMS, epitome_like
 
 COUNSEL_CHAT = (
     Path(__file__).resolve().parents[2].parent
@@ -98,10 +102,14 @@ def test_epitome_csv_one_question_per_sp_id_with_candidate_responses():
     assert by_id["r1"].origin == "epitome"
     assert by_id["r1"].metadata == {
         "sp_id": "s1",
+        "mechanism": "emotional_reactions",
         "level": 2,
         "rationales": ["sounds really hard"],
-        "mechanism": "emotional_reactions",
+        "levels": [2],
+        "rationale_sets": [["sounds really hard"]],
     }
+    # A question's level is the most common level of its responses (s1: r1=2, r2=0, r4=1 -> the first, 2).
+    assert [q.metadata["level"] for q in result.questions] == [2, 1, None]
     assert by_id["r8"].metadata["level"] is None
     assert by_id["r3"].metadata["rationales"] == ["I hear you", "What happened"]
 
@@ -130,10 +138,37 @@ def test_epitome_jsonl_equivalent_and_bad_lines_rejected_per_row():
     assert result.responses[2].metadata["rationales"] == ["I hear you", "What happened"]
 
 
-def test_epitome_duplicate_rp_id_is_fatal_with_rows():
-    rows = [["s1", "r1", "post", "reply a", "1", ""], ["s2", "r1", "other post", "reply b", "1", ""]]
-    with pytest.raises(ImportFormatError, match=r"duplicate rp_id ids: 'r1' \(rows 1 and 2\)"):
-        parse_epitome(_csv_bytes(EPITOME_HEADER, rows))
+def test_epitome_repeated_rp_id_rows_are_merged_keeping_every_annotation():
+    """The real files export a second annotation of a response as its own row: same rp_id, same texts."""
+    rows = [
+        ["s1", "r1", "I feel alone.", "That sounds hard.", "1", "sounds hard"],
+        ["s1", "r2", "I feel alone.", "Go out more.", "0", ""],
+        ["s1", "r1", "I feel alone.", "that sounds   HARD.", "1", "sounds hard"],  # same labels
+        ["s2", "r3", "Exams scare me.", "What scares you most?", "2", "What scares you"],
+        ["s2", "r3", "Exams scare me.", "What scares you most?", "1", "scares"],  # disagrees
+        ["s2", "r3", "Exams scare me.", "What scares you most?", "1", "scares you"],  # disagrees
+        ["s2", "r1", "Exams scare me.", "That sounds hard.", "1", ""],  # r1 under another question
+        ["s1", "r2", "I feel alone.", "A different reply.", "0", ""],  # r2 with another text
+    ]
+    result = parse_epitome(_csv_bytes(EPITOME_HEADER, rows))
+    report = result.report
+    assert [r.external_id for r in result.responses] == ["r1", "r2", "r3"]
+    assert (report.rows_read, report.rows_merged, report.merged_disagreeing) == (8, 3, 2)
+    assert report.accepted_responses + report.rows_merged + len(report.rejected) == report.rows_read
+    r1, _, r3 = result.responses
+    assert r1.text == "That sounds hard."
+    assert (r1.metadata["level"], r1.metadata["levels"]) == (1, [1, 1])
+    assert r3.metadata["levels"] == [2, 1, 1]
+    assert r3.metadata["level"] == 1 and r3.metadata["rationales"] == ["scares"]  # the majority's first row
+    assert r3.metadata["rationale_sets"] == [["What scares you"], ["scares"], ["scares you"]]
+    assert [(m.row, m.record_id) for m in report.merged] == [(3, "r1"), (5, "r3"), (6, "r3")]
+    assert "repeats row 1; merged" in report.merged[0].reason
+    assert "its labels differ" in report.merged[1].reason
+    reasons = {issue.row: issue.reason for issue in report.rejected}
+    assert reasons == {
+        7: "rp_id 'r1' already answers question 's1' (row 1), not 's2'",
+        8: "rp_id 'r2' already has a different text (row 2)",
+    }
 
 
 def test_epitome_missing_columns_is_fatal():
@@ -198,6 +233,39 @@ def test_empty_oversized_and_unusable_inputs():
         parse_epitome(b"sp_id,sp_id,rp_id,seeker_post,response_post\n")
 
 
+def test_a_csv_cut_inside_a_quoted_field_is_refused_as_truncated():
+    rows = [
+        ["s1", "r1", "first post", "reply", "1", ""],
+        ["s2", "r2", 'a post\nspanning, "three"\nlines', "reply two", "1", ""],
+        ["s3", "r3", "last post\nwith a second line", "reply three", "1", ""],
+    ]
+    whole = _csv_bytes(EPITOME_HEADER, rows)
+    assert parse_epitome(whole).report.accepted_responses == 3  # multi-line quoted fields are fine
+    cut = whole[: whole.rindex(b"with a second")]  # inside the last row's quoted seeker_post
+    with pytest.raises(
+        ImportFormatError, match="ends inside a quoted field that starts on line 6: it looks truncated"
+    ):
+        parse_epitome(cut)
+    # Cut inside the last field: the row still has six fields, and the file must still be refused.
+    last_field = _csv_bytes(EPITOME_HEADER, [*rows[:2], ["s3", "r3", "post", "reply", "1", "a, b"]])
+    with pytest.raises(ImportFormatError, match="starts on line 6"):
+        parse_epitome(last_field[:-4])
+    # The header alone, cut inside a quoted column name.
+    with pytest.raises(ImportFormatError, match="starts on line 1"):
+        parse_epitome(b'sp_id,rp_id,seeker_post,"response')
+
+
+def test_quotes_that_open_no_field_are_text_not_truncation():
+    """A quote inside an unquoted field, or doubled inside a quoted one, leaves the file balanced."""
+    data = (
+        b"sp_id,rp_id,seeker_post,response_post\n"
+        b's1,r1,I am 5\'11" tall,"He said ""hi"", then left"\n'
+        b's2,r2,ok then,fine "really\r\n'
+    )
+    result = parse_epitome(data)
+    assert [r.text for r in result.responses] == ['He said "hi", then left', 'fine "really']
+
+
 def test_rows_with_wrong_field_counts_are_rejected():
     data = b"sp_id,rp_id,seeker_post,response_post\ns1,r1,post,reply\ns2,r2,post two\n"
     result = parse_epitome(data)
@@ -222,8 +290,21 @@ def test_response_table_in_the_study_scripts_layout():
     assert result.responses[0].origin == "mistral-7b-instruct-v0.2@t0.8"
     assert "duplicate response" in result.report.rejected[0].reason
     assert [q.external_id for q in questions_with_min_responses(result, k=2)] == ["q1"]
-    with pytest.raises(ImportFormatError, match="duplicate"):
-        parse_response_table(_csv_bytes(header, [rows[0], rows[0]]), origin="x")
+    # A repeated question_id:response_id pair follows the shared rule: same text merged, another rejected.
+    repeated = [rows[0], [*rows[0][:4], "1.0"], [*rows[0][:3], "Something else.", "0.8"]]
+    result = parse_response_table(_csv_bytes(header, repeated), origin="x")
+    assert [r.external_id for r in result.responses] == ["q1:1"]
+    assert (result.report.rows_merged, result.report.merged_disagreeing) == (1, 1)
+    assert result.responses[0].metadata == {
+        "response_id": "1",
+        "temperature": "0.8",
+        "annotations": [{"temperature": "0.8"}, {"temperature": "1.0"}],
+    }
+    (conflict,) = result.report.rejected
+    assert (
+        conflict.row == 3
+        and conflict.reason == "question_id:response_id 'q1:1' already has a different text (row 1)"
+    )
 
 
 def test_question_table_merges_same_text_and_rejects_duplicate_ids():
@@ -237,8 +318,19 @@ def test_question_table_merges_same_text_and_rejects_duplicate_ids():
     result = parse_question_table(data)
     assert [q.external_id for q in result.questions] == ["a", "c"]
     assert result.questions[0].metadata == {"source_ids": ["a", "b"], "topic": "x"}
-    with pytest.raises(ImportFormatError, match="duplicate question ids"):
-        parse_question_table(_jsonl_bytes([{"question_id": "a", "question_text": "x"}] * 2))
+    repeated = parse_question_table(
+        _jsonl_bytes(
+            [
+                {"question_id": "a", "question_text": "Hello there", "topic": "x"},
+                {"question_id": "a", "question_text": "hello THERE", "topic": "y"},
+                {"question_id": "a", "question_text": "Another question"},
+            ]
+        )
+    )
+    assert [(q.external_id, q.metadata["topic"]) for q in repeated.questions] == [("a", "x")]
+    assert (repeated.report.rows_merged, repeated.report.merged_disagreeing) == (1, 1)
+    (conflict,) = repeated.report.rejected
+    assert conflict.row == 3 and "already has a different question_text" in conflict.reason
 
 
 def test_normalize_text():
@@ -271,6 +363,92 @@ def test_split_argument_errors():
     with pytest.raises(ValueError):
         split_train_test(["a", "b"], seed=1, test_count=3)
     assert split_train_test(["a", "b", "c"], seed=1, test_fraction=0.5).test.__len__() == 2  # 1.5 rounds up
+
+
+def test_stratified_split_gives_each_stratum_its_share_deterministically_and_order_free():
+    ids = [f"q{i:04d}" for i in range(1000)]
+    # Uneven strata: 500 / 300 / 137 / 60 / 3 ids.
+    bounds = [(500, "a"), (800, "b"), (937, "c"), (997, "d"), (1000, "e")]
+    strata = {i: next(name for bound, name in bounds if n < bound) for n, i in enumerate(ids)}
+    sizes = Counter(strata.values())
+    for kwargs in ({"test_count": 123}, {"test_fraction": 0.25}, {"test_count": 999}, {"test_count": 1}):
+        split = split_train_test(ids, seed="s", strata=strata, **kwargs)
+        n_test = kwargs.get("test_count") or round(kwargs["test_fraction"] * len(ids))
+        assert len(split.test) == n_test
+        in_test = Counter(strata[i] for i in split.test)
+        for stratum, size in sizes.items():
+            assert abs(in_test[stratum] - n_test * size / len(ids)) < 1, (kwargs, stratum)
+        again = split_train_test(
+            list(reversed(ids)), seed="s", strata=dict(reversed(strata.items())), **kwargs
+        )
+        assert set(again.test) == set(split.test)
+        assert split_train_test(ids, seed="s", strata=strata, **kwargs) == split
+    # Within a stratum the usual ranking picks: the test ids of stratum "a" are its lowest-ranked ones.
+    split = split_train_test(ids, seed="s", strata=strata, test_count=123)
+    only_a = [i for i in ids if strata[i] == "a"]
+    expected_a = split_train_test(only_a, seed="s", test_count=Counter(strata[i] for i in split.test)["a"])
+    assert {i for i in split.test if strata[i] == "a"} == set(expected_a.test)
+    assert split_train_test(ids, seed="t", strata=strata, test_count=123).test != split.test
+    with pytest.raises(ValueError, match="no stratum"):
+        split_train_test(ids, seed="s", strata={ids[0]: "a"}, test_count=1)
+
+
+def test_stratum_quotas_use_largest_remainders():
+    assert stratum_quotas({"a": 1, "b": 1, "c": 1}, 2) == {"a": 1, "b": 1, "c": 0}  # ties: then by name
+    assert stratum_quotas({"a": 5, "b": 3, "c": 2}, 5) == {"a": 3, "b": 1, "c": 1}  # 2.5, 1.5, 1.0
+    assert stratum_quotas({"x": 10}, 0) == {"x": 0}
+    assert sum(stratum_quotas({str(i): i + 1 for i in range(40)}, 333).values()) == 333
+
+
+# --- EPITOME: several files -----------------------------------------------------------------------
+
+
+def test_epitome_mechanism_from_file_names():
+    assert epitome_mechanism("emotional-reactions-reddit.csv") == "emotional_reactions"
+    assert epitome_mechanism("data/Interpretations_Reddit.CSV") == "interpretations"
+    assert epitome_mechanism("explorations.jsonl") == "explorations"
+    assert epitome_mechanism("bank.csv") is None
+
+
+def test_epitome_files_merge_by_sp_id_and_rp_id_keeping_each_mechanisms_labels():
+    sizes = {"questions": 30, "second_responses": 4, "repeats_same": 2, "repeats_disagree": 1}
+    files = [epitome_like(**sizes, mechanism=mechanism) for mechanism in MECHANISMS]
+    conflict = ["sp00001", "rp00001", "Post 1: another text for this post.", "x", "1", ""]
+    inputs = [(f.file_name, f.csv()) for f in files[:2]] + [("own.csv", files[2].csv([conflict]))]
+    result = parse_epitome_files(inputs)
+    report = result.report
+    assert len(result.questions) == 30 and len(result.responses) == 34
+    assert report.rows_read == 3 * 37 + 1
+    assert (report.rows_merged, report.merged_disagreeing) == (9, 3)
+    assert [(f["mechanism"], f["rows_merged"]) for f in report.facts["files"]] == [
+        ("emotional_reactions", 3),
+        ("interpretations", 3),
+        ("own", 3),
+    ]
+    (rejected,) = report.rejected
+    assert rejected.file == "own.csv" and rejected.row == 38 and "different seeker_post" in rejected.reason
+    response = next(r for r in result.responses if r.external_id == files[1].disagreeing_ids[0])
+    annotations = response.metadata["annotations"]
+    assert set(annotations) == {"emotional_reactions", "interpretations", "own"}
+    assert len(annotations["interpretations"]["levels"]) == 2
+    assert len(set(annotations["interpretations"]["levels"])) == 2  # the disagreeing repeat is kept
+    assert "mechanism" not in response.metadata and response.metadata["sp_id"].startswith("sp")
+    question = result.questions[0]
+    assert set(question.metadata["levels"]) == {"emotional_reactions", "interpretations", "own"}
+    merged = next(m for m in report.merged if m.file == files[0].file_name)
+    assert merged.record_id in files[0].repeated_ids
+
+
+def test_epitome_files_refuse_two_files_of_one_mechanism_and_name_a_broken_file():
+    one = epitome_like(questions=5, second_responses=0, repeats_same=0, repeats_disagree=0)
+    with pytest.raises(
+        ImportFormatError, match=r"same mechanism: emotional_reactions \(a-emotional-reactions"
+    ):
+        parse_epitome_files(
+            [("a-emotional-reactions.csv", one.csv()), ("b_emotional_reactions.csv", one.csv())]
+        )
+    with pytest.raises(ImportFormatError, match=r"^explorations.csv: the file ends inside a quoted field"):
+        parse_epitome_files([("interpretations.csv", one.csv()), ("explorations.csv", one.csv()[:-30])])
 
 
 # --- Counsel Chat: synthetic ----------------------------------------------------------------------
