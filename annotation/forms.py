@@ -31,10 +31,33 @@ def _checked_upload(upload) -> None:
         raise forms.ValidationError(f"The file is larger than {MAX_UPLOAD_BYTES // 1024**2} MB.")
 
 
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """A file input that takes several files (Django's "Uploading multiple files"); cleans to a list."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        single_file_clean = super().clean
+        if isinstance(data, list | tuple):
+            if not data:
+                return [single_file_clean(None, initial)]
+            return [single_file_clean(item, initial) for item in data]
+        return [single_file_clean(data, initial)]
+
+
 class QuestionBankImportForm(forms.Form):
     name = forms.CharField(max_length=200)
     source = forms.ChoiceField(choices=QuestionBank.Source.choices, label="File format")
-    file = forms.FileField(help_text="UTF-8 CSV or JSON lines.")
+    file = MultipleFileField(
+        label="File(s)",
+        help_text="UTF-8 CSV or JSON lines. EPITOME: choose its three files (one per mechanism) to merge.",
+    )
     file_format = forms.ChoiceField(choices=FILE_FORMATS, required=False, label="Encoding of the rows")
     split_seed = forms.CharField(
         max_length=64, initial="study", help_text="Same seed and questions, same split."
@@ -45,6 +68,13 @@ class QuestionBankImportForm(forms.Form):
         help_text="Exact number of test questions (the study: 600). Or a fraction:",
     )
     test_fraction = forms.FloatField(min_value=0, max_value=1, required=False, help_text="Default 0.2.")
+    stratify_by = forms.CharField(
+        max_length=200,
+        required=False,
+        label="Stratify by",
+        help_text="A question metadata key; each of its values gets its share of the test split. EPITOME: "
+        "level (one file) or levels.emotional_reactions (several); tables: any extra column. Blank: none.",
+    )
     min_chars = forms.IntegerField(min_value=0, initial=10, label="Shortest question (characters)")
     max_chars = forms.IntegerField(min_value=1, initial=10_000, label="Longest question (characters)")
     import_responses = forms.BooleanField(
@@ -55,9 +85,10 @@ class QuestionBankImportForm(forms.Form):
     )
 
     def clean_file(self):
-        upload = self.cleaned_data["file"]
-        _checked_upload(upload)
-        return upload
+        uploads = self.cleaned_data["file"]
+        for upload in uploads:
+            _checked_upload(upload)
+        return uploads
 
     def clean(self):
         data = super().clean()

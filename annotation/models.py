@@ -38,6 +38,12 @@ class QuestionBank(models.Model):
     name = models.CharField(max_length=200, unique=True)
     source = models.CharField(max_length=32, choices=Source.choices)
     description = models.TextField(blank=True)
+    file_sha256 = models.CharField(
+        max_length=64,
+        blank=True,
+        db_index=True,
+        help_text="sha256 of the imported bytes (of their sorted hashes for several files): imported once.",
+    )
     import_settings = models.JSONField(
         default=dict, blank=True, help_text="Import settings: file name, split seed and size, length filters."
     )

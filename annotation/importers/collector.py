@@ -40,11 +40,11 @@ def keep_every_annotation(by_scope: dict[str, list[Labels]]) -> dict[str, Any]:
 
 @dataclass
 class _Seen:
-    """Where a response was first accepted, for repeats of its id."""
+    """An accepted response and, per scope, the row (and file) where it first appeared, the first scope's
+    first: what repeats of its id are checked against and refer to."""
 
     record: CandidateResponseRecord
-    row: int
-    file: str | None
+    first_rows: dict[str, tuple[int, str | None]]
 
 
 class Collector:
@@ -185,7 +185,7 @@ class Collector:
             metadata=metadata,
         )
         self.responses.append(record)
-        self._seen[external_id] = _Seen(record, row.number, self.file)
+        self._seen[external_id] = _Seen(record, {scope: (row.number, self.file)})
         self._annotations[external_id] = {scope: [labels or {}]}
         return True
 
@@ -193,7 +193,7 @@ class Collector:
         self, seen: _Seen, question_id: str, fingerprint: str, row: Row, labels: Labels, scope: str
     ) -> bool:
         name, external_id = self.response_id_name, seen.record.external_id
-        first = f"row {seen.row}" + (f" of {seen.file}" if seen.file and seen.file != self.file else "")
+        first = self._where(*next(iter(seen.first_rows.values())))
         if seen.record.question_external_id != question_id:
             self.reject(
                 row,
@@ -209,13 +209,19 @@ class Collector:
         if group:
             self.count_repeat(
                 row,
-                f"{name} {external_id!r} repeats {first}",
+                f"{name} {external_id!r} repeats {self._where(*seen.first_rows[scope])}",
                 external_id,
                 disagree=labels != group[0],
                 kept="both kept",
             )
+        else:
+            seen.first_rows[scope] = (row.number, self.file)
         group.append(labels)
         return True
+
+    def _where(self, row: int, file: str | None) -> str:
+        """A row as messages cite it: "row N", with its file when that is not the one being read."""
+        return f"row {row}" + (f" of {file}" if file and file != self.file else "")
 
     def count_repeat(self, row: Row, what: str, record_id: str, *, disagree: bool, kept: str) -> None:
         """Count and report a row folded into an earlier one: ``what`` says which, ``kept`` what became of

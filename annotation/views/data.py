@@ -15,7 +15,12 @@ from annotation.selectors.judging import judge_jobs_list, personas_list
 from annotation.selectors.rankings import item_detail
 from annotation.selectors.responses import question_banks_list, rankable_questions, response_sets_list
 from annotation.selectors.snapshots import freeze_jobs_recent, snapshots_list
-from annotation.services.banks import BankImportError, question_bank_import, response_set_import
+from annotation.services.banks import (
+    AlreadyImportedError,
+    BankImportError,
+    question_bank_import,
+    response_set_import,
+)
 from annotation.services.personas import (
     PersonaImportError,
     judge_personas_from_survey,
@@ -60,18 +65,17 @@ class QuestionBankImportView(ResearcherRequiredMixin, TemplateView):
         if not form.is_valid():
             return self.render_to_response(self.get_context_data(form=form))
         data = form.cleaned_data
-        upload = data["file"]
         try:
             result = question_bank_import(
                 name=data["name"],
-                data=upload.read(),
+                files=[(upload.name[:200], upload.read()) for upload in data["file"]],
                 source=data["source"],
                 created_by=request.user,
-                file_name=upload.name[:200],
                 file_format=data["file_format"] or None,
                 split_seed=data["split_seed"],
                 test_count=data["test_count"],
                 test_fraction=data["test_fraction"],
+                stratify_by=data["stratify_by"] or None,
                 min_chars=data["min_chars"],
                 max_chars=data["max_chars"],
                 import_responses=data["import_responses"],
@@ -79,12 +83,17 @@ class QuestionBankImportView(ResearcherRequiredMixin, TemplateView):
             )
         except BankImportError as exc:
             form_add_application_error(form, exc, prefix="Nothing was imported: ")
-            return self.render_to_response(self.get_context_data(form=form))
-        messages.success(
-            request,
-            f"Imported {result.report['rows_accepted']} questions "
-            f"({result.report['rows_rejected']} rows rejected).",
+            existing = exc.existing if isinstance(exc, AlreadyImportedError) else None
+            return self.render_to_response(self.get_context_data(form=form, already_imported=existing))
+        report = result.report
+        merged = (
+            f" {report['rows_merged']} repeated rows merged; "
+            f"{report['merged_disagreeing']} with disagreeing labels."
+            if report["rows_merged"]
+            else ""
         )
+        counts = f"{report['rows_accepted']} questions ({report['rows_rejected']} rows rejected)"
+        messages.success(request, f"Imported {counts}.{merged}")
         return redirect("annotation-bank", pk=result.bank.pk)
 
 
@@ -129,7 +138,10 @@ class ResponseSetImportView(QuestionBankDetailView):
             )
         except BankImportError as exc:
             form_add_application_error(form, exc, prefix="Nothing was imported: ")
-            return self.render_to_response(self.get_context_data(response_form=form))
+            existing = exc.existing if isinstance(exc, AlreadyImportedError) else None
+            return self.render_to_response(
+                self.get_context_data(response_form=form, already_imported=existing)
+            )
         messages.success(request, f"Imported {report['rows_accepted']} responses into {response_set.name}.")
         return redirect("annotation-response-set", pk=response_set.pk)
 

@@ -437,6 +437,8 @@ def test_epitome_files_merge_by_sp_id_and_rp_id_keeping_each_mechanisms_labels()
     assert set(question.metadata["levels"]) == {"emotional_reactions", "interpretations", "own"}
     merged = next(m for m in report.merged if m.file == files[0].file_name)
     assert merged.record_id in files[0].repeated_ids
+    # A repeat refers to the first row of its own file, whichever file saw the rp_id first.
+    assert all(" of " not in m.reason for m in report.merged)
 
 
 def test_epitome_files_refuse_two_files_of_one_mechanism_and_name_a_broken_file():

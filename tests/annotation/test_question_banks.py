@@ -2,15 +2,25 @@
 and all-or-nothing failure on bad input."""
 
 import csv
+import hashlib
 import io
+from collections import Counter
 from pathlib import Path
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models import Count
 
 from annotation.models import CandidateResponse, Question, QuestionBank, ResponseSet
-from annotation.services.banks import BankImportError, question_bank_import, response_set_import
+from annotation.services.banks import (
+    AlreadyImportedError,
+    BankImportError,
+    combined_sha256,
+    question_bank_import,
+    response_set_import,
+)
 from core.models import AuditEvent
+from tests.annotation.data.epitome import MECHANISMS, epitome_like, seeker_post
 from tests.preference_data import response_table
 
 pytestmark = pytest.mark.django_db
@@ -69,7 +79,9 @@ def test_epitome_import_reports_dedupes_filters_and_splits(researcher):
     assert any("response_post is empty" in issue["reason"] for issue in result.report["rejected"])
     assert result.report["merged"] and "s4" in result.report["merged"][0]["reason"]
     assert result.report["rows_rejected"] == len(result.report["rejected"]) + 1
-    assert result.report["split"] == {"seed": "seed-1", "train": 2, "test": 1}
+    assert result.report["split"] == {"seed": "seed-1", "train": 2, "test": 1, "stratify_by": None}
+    assert bank.import_settings["split_counts"] == {"train": 2, "test": 1}
+    assert (bank.import_settings["test_count"], bank.import_settings["stratify_by"]) == (1, None)
     assert bank.questions.filter(split="test").count() == 1
     # Responses: r1, r2 (s1), r3 and r5 (s2, merged), none for the filtered s3.
     assert result.response_set is not None
@@ -91,9 +103,11 @@ def test_same_seed_same_split(researcher):
         test_fraction=0.5,
         split_seed="x",
     )
+    # The same rows in another order: other bytes (so not refused as a re-import), the same split.
+    reordered = b"\n".join(reversed(response_table().split(b"\n")))
     second = question_bank_import(
         name="B",
-        data=response_table(),
+        data=reordered,
         source=QuestionBank.Source.RESPONSE_TABLE,
         created_by=researcher,
         test_fraction=0.5,
@@ -113,17 +127,12 @@ def test_same_seed_same_split(researcher):
             "not valid UTF-8",
         ),
         (
-            epitome_csv(
-                [
-                    ["s1", "r1", "question one is here", "a", "0", ""],
-                    ["s2", "r1", "question two is here", "b", "0", ""],
-                ]
-            ),
-            "duplicate rp_id",
+            epitome_csv([["s1", "r1", "question one is here", "a reply\nthat was cut", "0", ""]])[:-20],
+            "ends inside a quoted field that starts on line 2: it looks truncated",
         ),
         (b"", "empty"),
     ],
-    ids=["missing-columns", "wrong-encoding", "duplicate-ids", "empty-file"],
+    ids=["missing-columns", "wrong-encoding", "truncated", "empty-file"],
 )
 def test_a_failed_import_changes_nothing(researcher, data, message):
     with pytest.raises(BankImportError, match=message):
@@ -242,3 +251,202 @@ def test_real_counsel_chat_file_imports_without_therapist_names_or_urls(research
     metadata_keys = {key for meta in responses.values_list("metadata", flat=True) for key in meta}
     assert not metadata_keys & {"therapistInfo", "therapistURL", "questionLink"}
     assert "therapistInfo" in result.report["facts"]["dropped_columns"]
+
+
+# --- real-world quirks: repeated rows, several files, truncation, re-imports, stratification -------------
+
+#: 40 questions (5 with a second response): 45 responses, then 6 repeated rows (2 disagreeing): 51 rows.
+SMALL = {"questions": 40, "second_responses": 5, "repeats_same": 4, "repeats_disagree": 2}
+#: A row repeating rp00003 with another response text: the one true conflict, rejected on its own.
+CONFLICT = ["sp00001", "rp00003", seeker_post(1), "Another text.", "1", ""]
+
+
+def _post_import(client, files, **fields):
+    return client.post(
+        "/annotation/banks/import/",
+        {
+            "source": "epitome",
+            "file": [SimpleUploadedFile(name, data) for name, data in files],
+            "split_seed": "s",
+            "min_chars": 10,
+            "max_chars": 10_000,
+            "import_responses": "on",
+            **fields,
+        },
+        follow=True,
+    )
+
+
+def _nothing_written() -> bool:
+    return not (QuestionBank.objects.exists() or Question.objects.exists() or ResponseSet.objects.exists())
+
+
+def test_epitome_like_file_with_repeated_rows_imports_through_the_page(client, researcher):
+    sample = epitome_like(**SMALL)
+    data = sample.csv([CONFLICT])
+    client.force_login(researcher)
+    response = _post_import(client, [(sample.file_name, data)], name="EPITOME ER", test_count=10)
+    page = response.content.decode()
+    assert (
+        "Imported 40 questions (1 rows rejected). 6 repeated rows merged; 2 with disagreeing labels." in page
+    )
+    assert "6 repeated rows merged; 2 with disagreeing labels" in page.split("Import report")[0]
+    bank = QuestionBank.objects.get(name="EPITOME ER")
+    report = bank.import_report
+    assert (report["rows_read"], report["rows_accepted"], report["rows_rejected"]) == (52, 40, 1)
+    assert (report["rows_merged"], report["merged_disagreeing"], report["responses_imported"]) == (6, 2, 45)
+    assert "rp_id 'rp00003' already has a different text" in report["rejected"][0]["reason"]
+    assert bank.questions.count() == 40 and bank.questions.filter(split="test").count() == 10
+    assert bank.file_sha256 == hashlib.sha256(data).hexdigest()
+    assert bank.import_settings["files"] == [
+        {
+            "name": sample.file_name,
+            "sha256": bank.file_sha256,
+            "bytes": len(data),
+            "mechanism": "emotional_reactions",
+        }
+    ]
+    responses = CandidateResponse.objects.filter(response_set__bank=bank)
+    assert responses.count() == 45
+    disagreeing = responses.get(external_id=sample.disagreeing_ids[0]).metadata
+    assert len(disagreeing["levels"]) == 2 and disagreeing["levels"][0] != disagreeing["levels"][1]
+    assert len(disagreeing["rationale_sets"]) == 2 and disagreeing["mechanism"] == "emotional_reactions"
+    agreeing = responses.get(external_id=sample.repeated_ids[-1]).metadata
+    assert agreeing["levels"][0] == agreeing["levels"][1] == agreeing["level"]
+    # The multi-line quoted seeker posts arrive whole.
+    assert bank.questions.get(external_id="sp00007").text.count("\n") == 2
+
+
+def test_three_epitome_files_make_one_bank_with_responses_merged_across_them(client, researcher):
+    files = [epitome_like(**SMALL, mechanism=mechanism) for mechanism in MECHANISMS]
+    client.force_login(researcher)
+    response = _post_import(client, [(f.file_name, f.csv()) for f in files], name="EPITOME", test_count=7)
+    assert "Imported 40 questions (0 rows rejected). 18 repeated rows merged; 6 with disagreeing labels" in (
+        response.content.decode()
+    )
+    bank = QuestionBank.objects.get(name="EPITOME")
+    assert bank.questions.count() == 40 and bank.questions.filter(split="test").count() == 7
+    assert [f["mechanism"] for f in bank.import_settings["files"]] == list(MECHANISMS)
+    assert bank.file_sha256 == combined_sha256([f["sha256"] for f in bank.import_settings["files"]])
+    responses = CandidateResponse.objects.filter(response_set__bank=bank)
+    assert responses.count() == 45
+    for metadata in responses.values_list("metadata", flat=True):
+        assert set(metadata["annotations"]) == set(MECHANISMS)
+    assert set(bank.questions.first().metadata["levels"]) == set(MECHANISMS)
+
+
+def test_a_truncated_file_is_refused_through_the_page(client, researcher):
+    sample = epitome_like(**SMALL)
+    data = sample.csv([["sp09999", "rp09999", "A post\nwhose second line was cut off", "x", "1", ""]])
+    truncated = data[: data.rindex(b"whose second")]
+    line = truncated[: truncated.rindex(b'"')].count(b"\n") + 1
+    client.force_login(researcher)
+    page = _post_import(client, [("er.csv", truncated)], name="Cut").content.decode()
+    message = f"the file ends inside a quoted field that starts on line {line}: it looks truncated"
+    assert f"Nothing was imported: {message}" in page
+    assert _nothing_written()
+
+
+def test_the_same_bytes_are_imported_once(client, researcher):
+    files = [epitome_like(**SMALL, mechanism=mechanism) for mechanism in MECHANISMS]
+    inputs = [(f.file_name, f.csv()) for f in files]
+    first = question_bank_import(name="First", files=inputs, source="epitome", created_by=researcher)
+    with pytest.raises(AlreadyImportedError, match=rf"already imported as First \(id {first.bank.pk}\)"):
+        # Other names, another order: the same bytes.
+        renamed = [(f"copy-{name}", data) for name, data in reversed(inputs)]
+        question_bank_import(name="Second", files=renamed, source="epitome", created_by=researcher)
+    client.force_login(researcher)
+    page = _post_import(client, [inputs[0]], name="Single").content.decode()  # one file of the three: new
+    assert "Imported 40 questions" in page
+    page = _post_import(client, [("again.csv", inputs[0][1])], name="Again").content.decode()
+    single = QuestionBank.objects.get(name="Single")
+    assert f"Nothing was imported: This file was already imported as Single (id {single.pk})." in page
+    assert f'href="/annotation/banks/{single.pk}/"' in page
+    assert sorted(QuestionBank.objects.values_list("name", flat=True)) == ["First", "Single"]
+    with pytest.raises(BankImportError, match=r"given more than once: a\.csv, b\.csv"):
+        question_bank_import(
+            name="Twice",
+            files=[("a.csv", inputs[0][1]), ("b.csv", inputs[0][1])],
+            source="epitome",
+            created_by=None,
+        )
+
+
+def test_a_response_file_is_imported_once_per_bank(researcher, bank_import):
+    extra = response_table([("q1", "I feel so alone since I moved to a new city.")], k=3)
+    first, report = response_set_import(
+        bank=bank_import.bank, name="A", data=extra, source="response_table", created_by=researcher
+    )
+    assert report["file_sha256"] == hashlib.sha256(extra).hexdigest()
+    with pytest.raises(
+        AlreadyImportedError, match=rf"already imported into this bank as A \(id {first.pk}\)"
+    ):
+        response_set_import(
+            bank=bank_import.bank, name="B", data=extra, source="response_table", created_by=None
+        )
+    # The bank's own responses came with its file: that file is refused as a response set too.
+    with pytest.raises(AlreadyImportedError, match="Test bank: imported responses"):
+        response_set_import(
+            bank=bank_import.bank, name="C", data=response_table(), source="response_table", created_by=None
+        )
+    assert list(bank_import.bank.response_sets.order_by("pk").values_list("name", flat=True)) == [
+        "Test bank: imported responses",
+        "A",
+    ]
+
+
+def test_a_stratified_split_gives_each_level_its_share(researcher):
+    sample = epitome_like(**{**SMALL, "questions": 200})
+    result = question_bank_import(
+        name="Stratified",
+        files=[(sample.file_name, sample.csv())],
+        source="epitome",
+        created_by=researcher,
+        test_fraction=0.3,
+        split_seed="x",
+        stratify_by="level",
+    )
+    bank = result.bank
+    levels = dict(bank.questions.values_list("external_id", "metadata__level"))
+    sizes = Counter(levels.values())
+    in_test = Counter(
+        levels[q] for q in bank.questions.filter(split="test").values_list("external_id", flat=True)
+    )
+    assert sum(in_test.values()) == 60
+    for level, size in sizes.items():
+        assert abs(in_test[level] - 0.3 * size) < 1
+    assert result.report["split"]["strata"] == {
+        str(level): {"train": size - in_test[level], "test": in_test[level]} for level, size in sizes.items()
+    }
+    settings = bank.import_settings
+    assert {key: settings[key] for key in ("split_seed", "test_count", "test_fraction", "stratify_by")} == {
+        "split_seed": "x",
+        "test_count": None,
+        "test_fraction": 0.3,
+        "stratify_by": "level",
+    }
+    assert settings["split_counts"] == {"train": 140, "test": 60}
+    assert result.summary()["strata"] == result.report["split"]["strata"]
+
+
+def test_stratifying_by_a_key_no_question_has_is_refused(client, researcher):
+    sample = epitome_like(**SMALL)
+    client.force_login(researcher)
+    page = _post_import(client, [(sample.file_name, sample.csv())], name="S", stratify_by="topic")
+    text = page.content.decode()
+    assert (
+        "No question has &#x27;topic&#x27; in its metadata" in text
+        and "keys found: level, source_ids" in text
+    )
+    assert _nothing_written()
+
+
+def test_several_files_are_only_for_epitome(researcher):
+    with pytest.raises(BankImportError, match="takes one file; only EPITOME takes several"):
+        question_bank_import(
+            name="Two tables",
+            files=[("a.jsonl", response_table()), ("b.jsonl", response_table(k=2))],
+            source="response_table",
+            created_by=researcher,
+        )
+    assert _nothing_written()
