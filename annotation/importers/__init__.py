@@ -18,7 +18,7 @@ Rules shared by every parser
   under another question rejects that row, with the reason.
 * Row numbers: CSV rows count data records from 1 (the header is not counted; a record whose fields span
   several lines is one row, and ``line`` gives the physical line where it starts); JSONL rows are line
-  numbers.
+  numbers. When one import reads several files, rows count per file and every issue names its ``file``.
 * Field limits (:class:`ImportLimits`): an empty required field, a field over its length limit or a field
   holding a NUL character rejects that row only.
 * Deduplication by normalised text (:func:`normalize_text`: NFKC, case-folded, whitespace collapsed):
