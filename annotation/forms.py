@@ -3,27 +3,25 @@ import json
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.validators import MaxValueValidator
 
 from annotation.models import (
     JudgeJob,
     JudgePersona,
     QuestionBank,
     RankingCampaign,
-    ResponseSet,
     Split,
     SplitScope,
 )
-from annotation.services.judging import judge_endpoint_with_defaults
+from annotation.selectors.responses import response_sets_ready
+from annotation.services.judging import judge_endpoint_limits, judge_endpoint_with_defaults
 from annotation.services.snapshots import PAIR_STRATEGIES
 from core.roles import Role
 from criteria.models import CriteriaSet
+from criteria.selectors import criteria_sets_current
 
 FILE_FORMATS = [("", "Detect from the content"), ("csv", "CSV"), ("jsonl", "JSON lines")]
 MAX_UPLOAD_BYTES = 256 * 1024 * 1024
-
-
-def _current_criteria_sets():
-    return CriteriaSet.objects.filter(is_current=True).order_by("key")
 
 
 def _checked_upload(upload) -> None:
@@ -149,7 +147,7 @@ class PersonaImportForm(forms.Form):
 
 class CampaignForm(forms.Form):
     name = forms.CharField(max_length=200)
-    response_set = forms.ModelChoiceField(queryset=ResponseSet.objects.filter(state=ResponseSet.State.READY))
+    response_set = forms.ModelChoiceField(queryset=response_sets_ready())
     criteria_set = forms.ModelChoiceField(queryset=CriteriaSet.objects.none())
     annotators = forms.ModelMultipleChoiceField(
         queryset=get_user_model().objects.none(), widget=forms.CheckboxSelectMultiple
@@ -165,7 +163,7 @@ class CampaignForm(forms.Form):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["criteria_set"].queryset = _current_criteria_sets()
+        self.fields["criteria_set"].queryset = criteria_sets_current()
         self.fields["annotators"].queryset = (
             get_user_model().objects.filter(groups__name=Role.ANNOTATOR.value).order_by("username")
         )
@@ -193,13 +191,25 @@ class JudgeEndpointForm(forms.Form):
         min_value=0.1, max_value=3600, required=False, initial=120, label="Timeout per request (s)"
     )
     max_retries = forms.IntegerField(min_value=0, max_value=10, required=False, initial=3)
-    max_concurrency = forms.IntegerField(min_value=1, max_value=64, required=False)
+    max_concurrency = forms.IntegerField(
+        min_value=1, required=False, label="Requests at once", help_text="Default: JUDGE_MAX_CONCURRENCY."
+    )
+    requests_per_minute = forms.FloatField(
+        min_value=0,
+        required=False,
+        label="Requests per minute",
+        help_text="Default: JUDGE_REQUESTS_PER_MINUTE; 0: no client-side limit (the endpoint's own applies).",
+    )
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["base_url"].initial = settings.JUDGE_API_BASE_URL
         self.fields["model"].initial = settings.JUDGE_MODEL
         self.fields["max_concurrency"].initial = settings.JUDGE_MAX_CONCURRENCY
+        self.fields["requests_per_minute"].initial = settings.JUDGE_REQUESTS_PER_MINUTE
+        for name, limit in judge_endpoint_limits().items():
+            self.fields[name].validators.append(MaxValueValidator(limit))
+            self.fields[name].widget.attrs["max"] = limit
 
     def clean(self) -> dict:
         cleaned = super().clean()
@@ -217,7 +227,7 @@ class JudgeJobForm(JudgeEndpointForm):
     field_order = ["name", "response_set", "criteria_set", "personas", "split", "max_questions"]
 
     name = forms.CharField(max_length=200)
-    response_set = forms.ModelChoiceField(queryset=ResponseSet.objects.filter(state=ResponseSet.State.READY))
+    response_set = forms.ModelChoiceField(queryset=response_sets_ready())
     criteria_set = forms.ModelChoiceField(queryset=CriteriaSet.objects.none())
     personas = forms.ModelMultipleChoiceField(
         queryset=JudgePersona.objects.none(), widget=forms.SelectMultiple(attrs={"size": 8})
@@ -232,13 +242,13 @@ class JudgeJobForm(JudgeEndpointForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["criteria_set"].queryset = _current_criteria_sets()
+        self.fields["criteria_set"].queryset = criteria_sets_current()
         self.fields["personas"].queryset = JudgePersona.objects.order_by("origin", "split", "id")
 
 
 class SnapshotForm(forms.Form):
     name = forms.CharField(max_length=200)
-    response_set = forms.ModelChoiceField(queryset=ResponseSet.objects.filter(state=ResponseSet.State.READY))
+    response_set = forms.ModelChoiceField(queryset=response_sets_ready())
     criteria_set = forms.ModelChoiceField(queryset=CriteriaSet.objects.none())
     judge_jobs = forms.ModelMultipleChoiceField(
         queryset=JudgeJob.objects.order_by("-id"), required=False, widget=forms.CheckboxSelectMultiple
@@ -267,7 +277,7 @@ class SnapshotForm(forms.Form):
 
     def __init__(self, *args, weight_options: list[dict] | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["criteria_set"].queryset = _current_criteria_sets()
+        self.fields["criteria_set"].queryset = criteria_sets_current()
         self.fields["weights_source"].choices = [("manual", "Entered below")] + [
             (f"survey:{option['id']}", f"Survey: {option['name']}") for option in weight_options or []
         ]

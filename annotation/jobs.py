@@ -1,6 +1,7 @@
 """Background jobs of the annotation app on the default queue: thin, fetch by id and call a service."""
 
 from annotation.models import JudgeJob
+from annotation.services.agreement import AGREEMENT_JOB_KIND, agreement_job_run
 from annotation.services.judging import JUDGE_JOB_KIND, judge_job_run
 from annotation.services.snapshots import SNAPSHOT_FREEZE_KIND, snapshot_freeze, spec_from_configuration
 from core.models import Job
@@ -21,3 +22,8 @@ def snapshot_freeze_job(job: Job, progress: JobProgress) -> dict:
         progress=lambda done, total: progress.update(done=done, total=total),
     )
     return {"snapshot_id": snapshot.pk, "content_hash": snapshot.content_hash, "created": created}
+
+
+@job_handler(AGREEMENT_JOB_KIND)
+def agreement(job: Job, progress: JobProgress) -> dict:
+    return agreement_job_run(params=job.params, progress=progress)

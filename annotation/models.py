@@ -355,6 +355,8 @@ class Judgement(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["judge_job", "persona", "question"], name="judgement_unique_item")
         ]
+        # Progress counts and the failure list read (judge_job, ok) ranges without touching the rows.
+        indexes = [models.Index(fields=["judge_job", "ok", "id"], name="judgement_job_ok")]
 
     def __str__(self) -> str:
         return f"Judgement {self.pk} ({'ok' if self.ok else self.failure_kind})"

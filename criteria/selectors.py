@@ -6,7 +6,7 @@ from criteria.models import CriteriaSet
 
 
 def criteria_sets_current() -> QuerySet[CriteriaSet]:
-    return CriteriaSet.objects.filter(is_current=True).prefetch_related("criteria")
+    return CriteriaSet.objects.filter(is_current=True).prefetch_related("criteria").order_by("key")
 
 
 def criteria_set_get(*, key: str, version: int | None = None) -> CriteriaSet:

@@ -4,32 +4,21 @@ from django import forms
 from django.contrib.auth import get_user_model
 
 from annotation.forms import JudgeEndpointForm
-from annotation.models import JudgePersona, ResponseSet, Split, SplitScope
+from annotation.models import JudgePersona, Split, SplitScope
+from annotation.selectors.responses import response_sets_ready
 from core.roles import Role
-from criteria.models import CriteriaSet
+from criteria.selectors import criteria_sets_current
 from evaluation.models import Evaluation, JudgeKind, Side, StudyAssignment, VoteRule
 from evaluation.selectors.evaluations import reward_runs_available
-
-
-def _current_criteria_sets():
-    return CriteriaSet.objects.filter(is_current=True).order_by("key")
-
-
-def _ready_response_sets():
-    return (
-        ResponseSet.objects.filter(state=ResponseSet.State.READY)
-        .select_related("bank")
-        .order_by("bank", "name")
-    )
 
 
 class EvaluationForm(JudgeEndpointForm):
     field_order = ["name", "criteria_set", "response_sets", "labels", "judge_kind", "personas"]
 
     name = forms.CharField(max_length=200)
-    criteria_set = forms.ModelChoiceField(queryset=_current_criteria_sets(), to_field_name="key")
+    criteria_set = forms.ModelChoiceField(queryset=criteria_sets_current(), to_field_name="key")
     response_sets = forms.ModelMultipleChoiceField(
-        queryset=_ready_response_sets(),
+        queryset=response_sets_ready(),
         help_text="Two or more, one per model, answering the same question bank. Figures label each model "
         "by its response set's name unless you give labels below.",
     )
@@ -90,11 +79,11 @@ class ClinicianStudyForm(forms.Form):
         help_text="Shown to clinicians.",
     )
     criteria_set = forms.ModelChoiceField(
-        queryset=_current_criteria_sets(), to_field_name="key", initial="therapeutic_eval"
+        queryset=criteria_sets_current(), to_field_name="key", initial="therapeutic_eval"
     )
-    response_set_a = forms.ModelChoiceField(queryset=_ready_response_sets(), label="Model A: response set")
+    response_set_a = forms.ModelChoiceField(queryset=response_sets_ready(), label="Model A: response set")
     label_a = forms.CharField(max_length=120, label="Model A: label")
-    response_set_b = forms.ModelChoiceField(queryset=_ready_response_sets(), label="Model B: response set")
+    response_set_b = forms.ModelChoiceField(queryset=response_sets_ready(), label="Model B: response set")
     label_b = forms.CharField(max_length=120, label="Model B: label")
     clinicians = forms.ModelMultipleChoiceField(
         queryset=get_user_model().objects.filter(groups__name=Role.CLINICIAN.value).order_by("username")

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from annotation.models import JudgeJob, JudgePersona, QuestionBank
+from annotation.models import JudgeJob, Judgement, JudgePersona, QuestionBank
 from annotation.services.banks import question_bank_import
 from core.roles import Role
 from criteria.models import CriteriaSet, Criterion
@@ -102,3 +102,40 @@ def stored_judge_job(response_set, criteria_set, *, name: str = "judges") -> Jud
 @pytest.fixture
 def annotators(db):
     return [UserFactory(role=Role.ANNOTATOR) for _ in range(3)]
+
+
+# Three persona judges on q1, empathy (rank vectors over responses 0..4 in canonical order):
+#   A [1,2,3,4,5] -> points [10, 5, 0, -5,-10]
+#   B [2,1,3,5,4] -> points [ 5,10, 0,-10, -5]
+#   C [1,3,2,4,5] -> points [10, 0, 5, -5,-10]
+#   totals               [25,15, 5,-20,-25]  best 0, worst 4, difference 50, all three prefer 0 to 4.
+# Safety: A [1..5] and B [5..1] cancel out -> every score 0 -> no pair.
+JUDGE_RANKS = {
+    "A": {"empathy": [1, 2, 3, 4, 5], "safety": [1, 2, 3, 4, 5]},
+    "B": {"empathy": [2, 1, 3, 5, 4], "safety": [5, 4, 3, 2, 1]},
+    "C": {"empathy": [1, 3, 2, 4, 5]},
+}
+
+
+@pytest.fixture
+def judged(response_set, mini_criteria, researcher):
+    judge_job = stored_judge_job(response_set, mini_criteria, name="hand")
+    question = response_set.bank.questions.get(external_id="q1")
+    order = list(
+        response_set.responses.filter(question=question).order_by("index").values_list("pk", flat=True)
+    )
+    for index, (name, ranks) in enumerate([*JUDGE_RANKS.items(), ("D", None)]):
+        persona = JudgePersona.objects.create(
+            text=f"persona {name}", text_sha256=f"{index:064d}", origin="imported", source_id=name
+        )
+        judge_job.personas.add(persona)
+        Judgement.objects.create(
+            judge_job=judge_job,
+            persona=persona,
+            question=question,
+            response_order=order,
+            ok=ranks is not None,
+            ranks=ranks,
+            failure_kind="" if ranks else "invalid_permutation",
+        )
+    return judge_job, question

@@ -1,17 +1,18 @@
 """Researcher API for preference data: question banks, response sets, personas, item rankings, agreement."""
 
 from django.http import Http404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotation.models import JudgePersona, QuestionBank, RankingCampaign, ResponseSet, Split
-from annotation.selectors.agreement import agreement_by_criterion
 from annotation.selectors.judging import personas_list
 from annotation.selectors.rankings import item_detail
 from annotation.selectors.responses import question_banks_list, response_sets_list
+from annotation.services.agreement import AgreementScope, agreement_for
 from annotation.services.personas import judge_personas_import
 from core.api import StrictSerializer
 from core.permissions import IsResearcher
@@ -246,7 +247,10 @@ class CampaignAgreementApi(APIView):
 
     @extend_schema(
         summary="Coverage, Kendall's W and Krippendorff's alpha per criterion",
-        responses=AgreementSerializer(many=True),
+        responses={
+            200: AgreementSerializer(many=True),
+            202: OpenApiResponse(description="Large data: computing in a background job (`job`, `job_url`)."),
+        },
     )
     def get(self, request, pk: int):
         campaign = (
@@ -254,10 +258,23 @@ class CampaignAgreementApi(APIView):
         )
         if campaign is None:
             raise Http404("No such campaign.")
-        rows = agreement_by_criterion(
-            response_set=campaign.response_set,
-            criteria_keys=campaign.criteria_set.criterion_keys,
-            campaigns=[campaign],
-            split=campaign.split,
+        agreement = agreement_for(
+            scope=AgreementScope.of(
+                response_set=campaign.response_set,
+                criteria_set=campaign.criteria_set,
+                campaign_ids=[campaign.pk],
+                split=campaign.split,
+            ),
+            actor=request.user,
         )
-        return Response(AgreementSerializer(rows, many=True).data)
+        if agreement.state != "ready":
+            return Response(
+                {
+                    "detail": f"Agreement is computed in job {agreement.job.pk}; ask again when it ends.",
+                    "state": agreement.state,
+                    "job": agreement.job.pk,
+                    "job_url": reverse("api-job-status", args=[agreement.job.pk]),
+                },
+                status=status.HTTP_202_ACCEPTED,
+            )
+        return Response(AgreementSerializer(agreement.rows, many=True).data)

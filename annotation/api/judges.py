@@ -1,5 +1,6 @@
 """Researcher API for persona judge jobs: list, create (and launch), launch again (resume), cancel."""
 
+from django.core.validators import MaxValueValidator
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -10,6 +11,7 @@ from rest_framework.views import APIView
 from annotation.models import ENDPOINT_FIELDS, JudgeJob, JudgePersona, ResponseSet, SplitScope
 from annotation.selectors.judging import judge_jobs_list
 from annotation.services.judging import (
+    judge_endpoint_limits,
     judge_endpoint_with_defaults,
     judge_job_cancel,
     judge_job_create,
@@ -82,14 +84,23 @@ class JudgeEndpointSerializer(StrictSerializer):
     max_tokens = serializers.IntegerField(min_value=1, max_value=100_000, required=False, allow_null=True)
     timeout_s = serializers.FloatField(min_value=0.1, max_value=3600, default=120.0)
     max_retries = serializers.IntegerField(min_value=0, max_value=10, default=3)
-    max_concurrency = serializers.IntegerField(min_value=1, max_value=64, required=False)
+    max_concurrency = serializers.IntegerField(
+        min_value=1,
+        required=False,
+        help_text="Default: JUDGE_MAX_CONCURRENCY; at most JUDGE_MAX_CONCURRENCY_LIMIT.",
+    )
     requests_per_minute = serializers.FloatField(
         min_value=0,
-        max_value=100_000,
         required=False,
         allow_null=True,
-        help_text="Default: JUDGE_REQUESTS_PER_MINUTE; 0: no client-side limit.",
+        help_text="Default: JUDGE_REQUESTS_PER_MINUTE; 0: no client-side limit; at most "
+        "JUDGE_REQUESTS_PER_MINUTE_LIMIT.",
     )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for name, limit in judge_endpoint_limits().items():
+            self.fields[name].validators.append(MaxValueValidator(limit))
 
     def validate(self, attrs: dict) -> dict:
         attrs = super().validate(attrs)

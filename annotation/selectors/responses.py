@@ -27,6 +27,15 @@ def response_sets_list(*, bank: QuestionBank | None = None) -> QuerySet[Response
     return sets.order_by("-created_at", "-id")
 
 
+def response_sets_ready() -> QuerySet[ResponseSet]:
+    """Response sets that can be ranked or evaluated, with their bank (each label names it: no query each)."""
+    return (
+        ResponseSet.objects.filter(state=ResponseSet.State.READY)
+        .select_related("bank")
+        .order_by("bank__name", "name", "id")
+    )
+
+
 def questions_in_scope(*, bank: QuestionBank, split: str) -> QuerySet[Question]:
     questions = Question.objects.filter(bank=bank)
     if split != SplitScope.ALL:

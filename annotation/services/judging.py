@@ -47,6 +47,14 @@ class JudgeJobError(ApplicationError):
     """A judge job that cannot be created or launched as asked."""
 
 
+def judge_endpoint_limits() -> dict[str, int]:
+    """The largest concurrency and requests per minute a researcher may choose for one job (settings)."""
+    return {
+        "max_concurrency": settings.JUDGE_MAX_CONCURRENCY_LIMIT,
+        "requests_per_minute": settings.JUDGE_REQUESTS_PER_MINUTE_LIMIT,
+    }
+
+
 def judge_endpoint_with_defaults(**values: Any) -> JudgeEndpoint:
     """A :class:`JudgeEndpoint` from the settings a researcher chose (keyword arguments named as its fields).
 

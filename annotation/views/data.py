@@ -8,13 +8,13 @@ from django.urls import reverse
 from django.views.generic import TemplateView, View
 
 from annotation.forms import PersonaImportForm, QuestionBankImportForm, ResponseSetImportForm
-from annotation.models import JudgeJob, QuestionBank, RankingCampaign, ResponseSet, SplitScope
-from annotation.selectors.agreement import agreement_by_criterion
+from annotation.models import QuestionBank, ResponseSet, SplitScope
 from annotation.selectors.campaigns import campaigns_list
 from annotation.selectors.judging import judge_jobs_list, personas_list
 from annotation.selectors.rankings import item_detail
 from annotation.selectors.responses import question_banks_list, rankable_questions, response_sets_list
 from annotation.selectors.snapshots import freeze_jobs_recent, snapshots_list
+from annotation.services.agreement import AgreementScope, agreement_for
 from annotation.services.banks import (
     AlreadyImportedError,
     BankImportError,
@@ -166,18 +166,21 @@ class ResponseSetDetailView(ResearcherRequiredMixin, TemplateView):
         split = self.request.GET.get("split", SplitScope.ALL)
         if split not in SplitScope.values:
             split = SplitScope.ALL
-        judge_jobs = list(JudgeJob.objects.filter(response_set=response_set)) if source != "humans" else []
-        campaigns = (
-            list(RankingCampaign.objects.filter(response_set=response_set)) if source != "judges" else []
+        judge_job_ids = (
+            list(response_set.judge_jobs.values_list("pk", flat=True)) if source != "humans" else []
         )
-        agreement = []
-        if criteria_set is not None and (judge_jobs or campaigns):
-            agreement = agreement_by_criterion(
-                response_set=response_set,
-                criteria_keys=criteria_set.criterion_keys,
-                judge_jobs=judge_jobs,
-                campaigns=campaigns,
-                split=split,
+        campaign_ids = list(response_set.campaigns.values_list("pk", flat=True)) if source != "judges" else []
+        agreement = None
+        if criteria_set is not None and (judge_job_ids or campaign_ids):
+            agreement = agreement_for(
+                scope=AgreementScope.of(
+                    response_set=response_set,
+                    criteria_set=criteria_set,
+                    judge_job_ids=judge_job_ids,
+                    campaign_ids=campaign_ids,
+                    split=split,
+                ),
+                actor=self.request.user,
             )
         context.update(
             response_set=response_set,
@@ -188,8 +191,7 @@ class ResponseSetDetailView(ResearcherRequiredMixin, TemplateView):
             split=split,
             splits=SplitScope.choices,
             agreement=agreement,
-            has_sources=JudgeJob.objects.filter(response_set=response_set).exists()
-            or RankingCampaign.objects.filter(response_set=response_set).exists(),
+            has_sources=response_set.judge_jobs.exists() or response_set.campaigns.exists(),
             page=Paginator(rankable_questions(response_set=response_set, split=split), PAGE).get_page(
                 self.request.GET.get("page")
             ),

@@ -12,13 +12,13 @@ from django.views.generic import TemplateView, View
 
 from annotation.forms import CampaignForm, RankingSkipForm
 from annotation.models import RankingCampaign, RankingTask
-from annotation.selectors.agreement import agreement_by_criterion
 from annotation.selectors.campaigns import (
     annotator_progress,
     campaigns_list,
     task_criteria,
     task_responses_shown,
 )
+from annotation.services.agreement import AgreementScope, agreement_for
 from annotation.services.ranking import (
     RankingError,
     ranking_campaign_close,
@@ -60,11 +60,14 @@ class CampaignDetailView(ResearcherRequiredMixin, TemplateView):
         campaign = get_object_or_404(campaigns_list(), pk=kwargs["pk"])
         context.update(
             campaign=campaign,
-            agreement=agreement_by_criterion(
-                response_set=campaign.response_set,
-                criteria_keys=campaign.criteria_set.criterion_keys,
-                campaigns=[campaign],
-                split=campaign.split,
+            agreement=agreement_for(
+                scope=AgreementScope.of(
+                    response_set=campaign.response_set,
+                    criteria_set=campaign.criteria_set,
+                    campaign_ids=[campaign.pk],
+                    split=campaign.split,
+                ),
+                actor=self.request.user,
             ),
             flagged=campaign.tasks.filter(flagged_harmful=True).select_related("question", "annotator")[:50],
             skipped=campaign.tasks.filter(state=RankingTask.State.SKIPPED).select_related(

@@ -106,6 +106,11 @@ JUDGE_API_KEY = env_str("JUDGE_API_KEY", "")
 JUDGE_MODEL = env_str("JUDGE_MODEL", "mistral")
 JUDGE_MAX_CONCURRENCY = env_int("JUDGE_MAX_CONCURRENCY", 4)
 JUDGE_REQUESTS_PER_MINUTE = env_int("JUDGE_REQUESTS_PER_MINUTE", 120)
+# Agreement tables over at most this many rankings are computed during the request; larger ones in a job.
+AGREEMENT_INLINE_MAX_RANKINGS = env_int("AGREEMENT_INLINE_MAX_RANKINGS", 20_000)
+# The most a researcher may set per job (form and API): what the worker's threads and the endpoint can bear.
+JUDGE_MAX_CONCURRENCY_LIMIT = env_int("JUDGE_MAX_CONCURRENCY_LIMIT", 64)
+JUDGE_REQUESTS_PER_MINUTE_LIMIT = env_int("JUDGE_REQUESTS_PER_MINUTE_LIMIT", 10_000)
 
 # Keyed pseudonyms (participants, export ids); separate from SECRET_KEY so rotating one keeps the other.
 PSEUDONYM_KEY = env_str("PSEUDONYM_KEY", SECRET_KEY)

@@ -12,13 +12,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.urls import reverse
 
+from annotation.forms import JudgeJobForm
 from annotation.models import JudgeJob, Judgement, JudgePersona
+from annotation.selectors.judging import judge_jobs_list
 from annotation.selectors.rankings import judge_rankings, preference_pairs
 from annotation.services import judging
 from annotation.services.judging import judge_job_create, judge_job_launch
 from core.models import AuditEvent, Job, Status
 from core.services import job_run
 from judges.endpoint import JudgeEndpoint
+from tests.preference_data import stored_judge_job
 
 pytestmark = pytest.mark.django_db
 
@@ -323,3 +326,67 @@ def test_api_builds_the_endpoint_with_server_defaults(
         reverse("api-judge-jobs"), {**body, "model": "   ", "name": "blank model"}, format="json"
     )
     assert refused.status_code == 400 and not JudgeJob.objects.filter(name="blank model").exists()
+
+
+def test_concurrency_and_rate_are_chosen_per_job_within_the_servers_limits(
+    settings, researcher_api, response_set, mini_criteria, personas, django_capture_on_commit_callbacks
+):
+    """Requests at once and per minute are the researcher's to set per job (API and form), up to
+    JUDGE_MAX_CONCURRENCY_LIMIT and JUDGE_REQUESTS_PER_MINUTE_LIMIT; beyond them: 400 naming the field."""
+    settings.JUDGE_MAX_CONCURRENCY_LIMIT = 8
+    settings.JUDGE_REQUESTS_PER_MINUTE_LIMIT = 600
+    body = {
+        "name": "fast judges",
+        "response_set": response_set.pk,
+        "criteria_set": mini_criteria.key,
+        "personas": [personas[0].pk],
+        "base_url": "http://127.0.0.1:9/v1",
+        "max_concurrency": 8,
+        "requests_per_minute": 600,
+    }
+    with django_capture_on_commit_callbacks(execute=False):
+        created = researcher_api.post(reverse("api-judge-jobs"), body, format="json")
+    assert created.status_code == 201, created.json()
+    judge_job = JudgeJob.objects.get(pk=created.json()["id"])
+    assert (judge_job.max_concurrency, judge_job.requests_per_minute) == (8, 600)
+    assert judge_job.endpoint.requests_per_minute == 600
+    for field, value in (("max_concurrency", 9), ("requests_per_minute", 601)):
+        refused = researcher_api.post(
+            reverse("api-judge-jobs"), {**body, field: value, "name": f"too {field}"}, format="json"
+        )
+        assert refused.status_code == 400 and field in refused.json(), refused.json()
+        assert not JudgeJob.objects.filter(name=f"too {field}").exists()
+    form = JudgeJobForm(
+        data={
+            "name": "form judges",
+            "response_set": response_set.pk,
+            "criteria_set": mini_criteria.pk,
+            "personas": [personas[0].pk],
+            "split": "all",
+            "temperature": 0,
+            "max_concurrency": 9,
+            "requests_per_minute": 601,
+        }
+    )
+    assert not form.is_valid()
+    assert set(form.errors) == {"max_concurrency", "requests_per_minute"}
+    assert 'max="600"' in str(form["requests_per_minute"])
+
+
+def test_judge_job_counts_are_per_job(response_set, mini_criteria, personas):
+    """The list's valid, failed and persona counts of each job count only that job's rows."""
+    first = stored_judge_job(response_set, mini_criteria, name="first")
+    second = stored_judge_job(response_set, mini_criteria, name="second")
+    first.personas.set(personas[:3])
+    second.personas.set(personas[:1])
+    questions = list(response_set.bank.questions.all())
+    for index, question in enumerate(questions):
+        for persona in personas[:3]:
+            Judgement.objects.create(
+                judge_job=first, persona=persona, question=question, response_order=[], ok=index != 0
+            )
+    Judgement.objects.create(
+        judge_job=second, persona=personas[0], question=questions[0], response_order=[], ok=False
+    )
+    counts = {job.name: (job.n_ok, job.n_failed, job.n_personas) for job in judge_jobs_list()}
+    assert counts == {"first": (3 * (len(questions) - 1), 3, 3), "second": (0, 1, 1)}
