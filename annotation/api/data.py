@@ -259,12 +259,7 @@ class CampaignAgreementApi(APIView):
         if campaign is None:
             raise Http404("No such campaign.")
         agreement = agreement_for(
-            scope=AgreementScope.of(
-                response_set=campaign.response_set,
-                criteria_set=campaign.criteria_set,
-                campaign_ids=[campaign.pk],
-                split=campaign.split,
-            ),
+            scope=AgreementScope.of_campaign(campaign),
             actor=request.user,
         )
         if agreement.state != "ready":

@@ -63,6 +63,16 @@ class AgreementScope:
         )
 
     @classmethod
+    def of_campaign(cls, campaign: RankingCampaign) -> AgreementScope:
+        """A human ranking campaign's own rankings, on its criteria set and split."""
+        return cls.of(
+            response_set=campaign.response_set,
+            criteria_set=campaign.criteria_set,
+            campaign_ids=[campaign.pk],
+            split=campaign.split,
+        )
+
+    @classmethod
     def from_params(cls, params: dict[str, Any]) -> AgreementScope:
         return cls(
             **{

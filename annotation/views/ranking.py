@@ -61,12 +61,7 @@ class CampaignDetailView(ResearcherRequiredMixin, TemplateView):
         context.update(
             campaign=campaign,
             agreement=agreement_for(
-                scope=AgreementScope.of(
-                    response_set=campaign.response_set,
-                    criteria_set=campaign.criteria_set,
-                    campaign_ids=[campaign.pk],
-                    split=campaign.split,
-                ),
+                scope=AgreementScope.of_campaign(campaign),
                 actor=self.request.user,
             ),
             flagged=campaign.tasks.filter(flagged_harmful=True).select_related("question", "annotator")[:50],
