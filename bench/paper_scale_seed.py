@@ -16,7 +16,8 @@ import hashlib
 import json
 import random
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -282,9 +283,10 @@ def seed_campaign(*, response_set, criteria_set, responses, annotators, research
         for slot, annotator_id in enumerate(sorted(load, key=lambda pk: (load[pk], rng.random()))[:3]):
             load[annotator_id] += 1
             shown = rng.sample(responses[qid], K)
-            draw = rng.random()
-            state = "pending" if draw < 0.04 else "skipped" if draw < 0.08 else "submitted"
-            flagged = state != "pending" and rng.random() < 0.02
+            # 4% pending, 4% skipped, 2% flagged, spread evenly so that even a tiny campaign has each.
+            turn = len(tasks) % 50
+            state = "pending" if turn in (3, 28) else "skipped" if turn in (7, 32) else "submitted"
+            flagged = turn == 1
             tasks.append(
                 RankingTask(
                     campaign=campaign, question_id=qid, annotator_id=annotator_id, response_order=shown,
@@ -297,7 +299,9 @@ def seed_campaign(*, response_set, criteria_set, responses, annotators, research
     RankingTask.objects.bulk_create(tasks, batch_size=2000)
     rankings = []
     for task, ranks in zip(tasks, task_ranks, strict=True):
-        for key, row in zip(criteria, ranks or [], strict=True):
+        if ranks is None:
+            continue
+        for key, row in zip(criteria, ranks, strict=True):
             rank_of = dict(zip(responses[task.question_id], row, strict=True))
             raw = {"display_order": task.response_order, "ranks": [rank_of[pk] for pk in task.response_order]}
             rankings.append(HumanRanking(task=task, criterion_key=key, ranks=row, raw=raw))
@@ -513,25 +517,19 @@ def seed_clinician_study(
     clinician_study_unblind(study=study, actor=researcher)
 
 
-class Step:
+@contextmanager
+def step(label: str) -> Iterator[None]:
     """Prints a seeding step with its duration."""
-
-    def __init__(self, label: str) -> None:
-        self.label = label
-
-    def __enter__(self) -> None:
-        self.began = time.perf_counter()
-
-    def __exit__(self, *exc) -> None:
-        if exc[0] is None:
-            print(f"  {self.label:<58} {time.perf_counter() - self.began:6.1f} s", flush=True)
+    began = time.perf_counter()
+    yield
+    print(f"  {label:<58} {time.perf_counter() - began:6.1f} s", flush=True)
 
 
 def seed(*, scale: float, seed: int = 0) -> dict[str, Any]:
     """Fill the migrated, empty database; returns the figures, also stored on the bank to mark it complete."""
     rng, began = random.Random(seed), time.perf_counter()
     criteria_set = CriteriaSet.objects.get(key="therapeutic", is_current=True)
-    with Step("users, bank, questions, personas"):
+    with step("users, bank, questions, personas"):
         (researcher,) = _users("researcher", Role.RESEARCHER, 1)
         annotators, clinicians = (
             _users("annotator", Role.ANNOTATOR, 5),
@@ -539,31 +537,31 @@ def seed(*, scale: float, seed: int = 0) -> dict[str, Any]:
         )
         bank, question_ids, splits = seed_bank(scale=scale, rng=rng)
         train_personas, test_personas = seed_personas(rng=rng)
-    with Step(f"{len(question_ids) * K:,} candidate responses (K={K})"):
+    with step(f"{len(question_ids) * K:,} candidate responses (K={K})"):
         response_set, responses = seed_responses(
             bank=bank, name="Mistral-7B-Instruct candidates", question_ids=question_ids, k=K, rng=rng,
             origin=ResponseSet.Origin.IMPORTED, source="model:mistral-7b-instruct-v0.2 (T=0.8)",
         )  # fmt: skip
-    with Step(f"{len(question_ids) * PERSONAS:,} judgements (COPY)"):
+    with step(f"{len(question_ids) * PERSONAS:,} judgements (COPY)"):
         judge_job, n_judgements = seed_judge_job(
             response_set=response_set, criteria_set=criteria_set, personas=train_personas,
             responses=responses, researcher=researcher, seed=seed,
         )  # fmt: skip
-    with Step("ranking campaign"):
+    with step("ranking campaign"):
         n_tasks = seed_campaign(
             response_set=response_set, criteria_set=criteria_set, responses=responses, annotators=annotators,
             researcher=researcher, scale=scale, seed=seed,
         )  # fmt: skip
-    with Step("snapshot freeze (the real service)"):
+    with step("snapshot freeze (the real service)"):
         snapshot, export = seed_snapshot(
             response_set=response_set, criteria_set=criteria_set, judge_job=judge_job, researcher=researcher
         )
-    with Step("training runs and events"):
+    with step("training runs and events"):
         runs = seed_runs(
             researcher=researcher, snapshot=snapshot, criteria=criteria_set.criterion_keys, seed=seed
         )
     test_ids = [qid for qid, split in zip(question_ids, splits, strict=True) if split == "test"]
-    with Step("generated response sets (3 models x test questions)"):
+    with step("generated response sets (3 models x test questions)"):
         entrant_sets = [
             seed_responses(
                 bank=bank, name=f"{label} (test, generated)", question_ids=test_ids, k=1, rng=rng,
@@ -572,16 +570,16 @@ def seed(*, scale: float, seed: int = 0) -> dict[str, Any]:
             )
             for label, key in zip(QUALITY, ("generate-base", "generate-sft", "generate-modpo"), strict=True)
         ]  # fmt: skip
-    with Step(f"evaluation: {3 * len(test_ids) * PERSONAS:,} comparisons + statistics"):
+    with step(f"evaluation: {3 * len(test_ids) * PERSONAS:,} comparisons + statistics"):
         evaluation, n_comparisons = seed_evaluation(
             entrant_sets=entrant_sets, personas=test_personas, researcher=researcher, seed=seed
         )
-    with Step("clinician study (rated, closed, unblinded)"):
+    with step("clinician study (rated, closed, unblinded)"):
         seed_clinician_study(
             evaluation=evaluation, set_a=entrant_sets[2][0], set_b=entrant_sets[0][0], clinicians=clinicians,
             researcher=researcher, n_scenarios=min(STUDY["scenarios"], len(test_ids)), seed=seed,
         )  # fmt: skip
-    with Step("ANALYZE"), connection.cursor() as cursor:
+    with step("ANALYZE"), connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     figures = {
         "scale": scale, "complete": True, "seconds": round(time.perf_counter() - began, 1),
