@@ -290,7 +290,8 @@ def time_pages(*, repeat: int, only: str, slow_after: float) -> dict:
         f"\ntiming {len(pages)} pages as a researcher (DEBUG off): 1 warm-up + {repeat} requests each; "
         f"goal p95 <= {GOAL_P95_S} s"
     )
-    print(f"{'page':<42} {'status':>6} {'p50 s':>8} {'p95 s':>8} {'queries':>8} {'n':>3}")
+    # "peak MiB" is the process's RSS high-water mark after the page: a jump names the page that made it.
+    print(f"{'page':<42} {'status':>6} {'p50 s':>8} {'p95 s':>8} {'queries':>8} {'n':>3} {'peak MiB':>9}")
     results, errors = [], 0
     for name, url in pages:
         timed = time_page(client, url, repeat=repeat, slow_after=slow_after)
@@ -306,7 +307,7 @@ def time_pages(*, repeat: int, only: str, slow_after: float) -> dict:
             mark += f" (warm-up over {slow_after:g} s: timed once)"
         print(
             f"{name:<42} {timed['status']:>6} {p50:>8.2f} {p95:>8.2f} {timed['queries']:>8} "
-            f"{len(samples):>3}{mark}",
+            f"{len(samples):>3} {vm_kib('VmHWM') / 1024:>9.0f}{mark}",
             flush=True,
         )
     return {"pages": results, "errors": errors, "rss_before_kib": rss_before, "rss_peak_kib": vm_kib("VmHWM")}
