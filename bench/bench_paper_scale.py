@@ -279,6 +279,7 @@ def time_page(client, url: str, *, repeat: int, slow_after: float) -> dict:
 def time_pages(*, repeat: int, only: str, slow_after: float) -> dict:
     """Log in as the researcher and time every matching page; prints one line per page."""
     import numpy as np
+    from django.conf import settings
     from django.contrib.auth import get_user_model
     from django.test import Client
 
@@ -286,8 +287,9 @@ def time_pages(*, repeat: int, only: str, slow_after: float) -> dict:
     client = Client()
     client.force_login(get_user_model().objects.get(username="bench-researcher"))
     rss_before = vm_kib("VmRSS")
+    debug = "on" if settings.DEBUG else "off"
     print(
-        f"\ntiming {len(pages)} pages as a researcher (DEBUG off): 1 warm-up + {repeat} requests each; "
+        f"\ntiming {len(pages)} pages as a researcher (DEBUG {debug}): 1 warm-up + {repeat} requests each; "
         f"goal p95 <= {GOAL_P95_S} s"
     )
     # "peak MiB" is the process's RSS high-water mark after the page: a jump names the page that made it.
@@ -344,7 +346,8 @@ def main() -> int:
     url = bench_database_url(os.environ.get("DATABASE_URL", ""), args.database)
     os.environ["DATABASE_URL"] = url
     os.environ["DEBUG"] = "false"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
+    # The test settings take the database from DATABASE_URL and DEBUG from the environment (dev forces it on).
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
     import django
 
     django.setup()
