@@ -9,6 +9,7 @@ from urllib.parse import urlparse
 import pytest
 from django.apps import apps
 from django.conf import settings
+from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from core.roles import Role
@@ -123,6 +124,12 @@ def clinician_api(clinician) -> APIClient:
 @pytest.fixture(autouse=True)
 def _artifact_root(tmp_path, settings) -> None:
     settings.MEDIA_ROOT = tmp_path / "artifacts"
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache() -> None:
+    """Each test starts with an empty cache (cached values are keyed by ids a rolled-back test may reuse)."""
+    cache.clear()
 
 
 # ---- browser tests: Playwright driving Debian's Chromium (never a downloaded browser build) ----

@@ -72,16 +72,19 @@ def agreement_by_criterion(
         *judge_rankings(question_ids=question_ids, judge_job_ids=judge_ids),
         *human_rankings(question_ids=question_ids, campaign_ids=campaign_ids),
     ]
-    response_ids = response_labels_by_question(response_set=response_set, question_ids=question_ids)
+    # Questions nobody ranked add nothing to W or alpha; only their number counts (coverage).
+    ranked = {ranking.question_id for ranking in rankings}
+    ranked_ids = [question_id for question_id in question_ids if question_id in ranked]
+    response_ids = response_labels_by_question(response_set=response_set, question_ids=ranked_ids)
     evaluations = build_evaluations(
-        question_ids=question_ids, response_ids=response_ids, rankings=rankings, criteria_keys=criteria_keys
+        question_ids=ranked_ids, response_ids=response_ids, rankings=rankings, criteria_keys=criteria_keys
     )
     ties = allows_ties(campaign_ids)
     results = aggregate_items(evaluations, allow_ties=ties)
     raters = sorted({ranking.rater_key for ranking in rankings})
     rater_index = {key: index for index, key in enumerate(raters)}
     offsets, unit_count = {}, 0
-    for question_id in question_ids:
+    for question_id in ranked_ids:
         offsets[str(question_id)] = unit_count
         unit_count += len(response_ids[question_id])
     rows = []
@@ -101,7 +104,7 @@ def agreement_by_criterion(
         rows.append(
             CriterionAgreement(
                 criterion=key,
-                items=len(pairs),
+                items=len(question_ids),
                 items_ranked=len(ranked),
                 items_multi=sum(1 for result in ranked if result.n_valid >= 2),
                 rankings=sum(result.n_valid for _, result in pairs),

@@ -6,7 +6,8 @@ page asks :func:`agreement_for`, which
 
 * fingerprints the data in scope (per judge job and campaign: how many rankings, and the newest one's id;
   rankings are only ever added or deleted, never edited, so any change moves the fingerprint),
-* computes small scopes at once (``settings.AGREEMENT_INLINE_MAX_RANKINGS``),
+* computes small scopes at once (``settings.AGREEMENT_INLINE_MAX_RANKINGS``) and keeps them in Django's
+  cache under the fingerprint,
 * and otherwise starts one background job per (scope, fingerprint): the job's idempotency key is the
   fingerprint, so every page view of the same data finds the same job, and its result is the cache. While
   it runs, the page shows the last result computed for the same scope, marked as stale.
@@ -23,6 +24,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.cache import cache
 from django.db.models import Count, Max
 
 from annotation.models import HumanRanking, JudgeJob, Judgement, RankingCampaign, ResponseSet
@@ -148,9 +150,12 @@ def _rows(result: dict[str, Any]) -> list[CriterionAgreement]:
 def agreement_for(*, scope: AgreementScope, actor: AbstractBaseUser | None) -> AgreementReport:
     """The agreement table for a page: computed now when small, else from (or by) its background job."""
     version, size = data_version(scope)
-    if size <= settings.AGREEMENT_INLINE_MAX_RANKINGS:
-        return AgreementReport(rows=agreement_compute(scope), state="ready", rankings=size)
     key = f"agreement:{version}"
+    if size <= settings.AGREEMENT_INLINE_MAX_RANKINGS:
+        rows = cache.get_or_set(
+            key, lambda: [dataclasses.asdict(row) for row in agreement_compute(scope)], None
+        )
+        return AgreementReport(rows=_rows({"rows": rows}), state="ready", rankings=size)
     job = Job.objects.filter(kind=AGREEMENT_JOB_KIND, idempotency_key=key).first()
     if job is None:
         job = job_create(

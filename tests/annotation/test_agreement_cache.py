@@ -5,6 +5,7 @@ stale meanwhile."""
 import pytest
 
 from annotation.models import Judgement, JudgePersona
+from annotation.services import agreement
 from annotation.services.agreement import AGREEMENT_JOB_KIND, AgreementScope, agreement_for, data_version
 from annotation.services.ranking import ranking_campaign_create
 from core.models import Job, Status
@@ -31,12 +32,20 @@ def _add_judgement(judge_job, question, ranks):
     )
 
 
-def test_small_scope_is_computed_at_once(scope, researcher):
+def test_small_scope_is_computed_at_once_and_once_per_version(judged, scope, researcher, monkeypatch):
+    computed = []
+    compute = agreement.agreement_compute
+    monkeypatch.setattr(agreement, "agreement_compute", lambda s: computed.append(s) or compute(s))
     report = agreement_for(scope=scope, actor=researcher)
     assert report.state == "ready" and report.job is None and report.rankings == 3
     empathy = next(row for row in report.rows if row.criterion == "empathy")
     assert empathy.mean_kendall_w == pytest.approx(0.8444, abs=1e-4)
     assert not Job.objects.filter(kind=AGREEMENT_JOB_KIND).exists()
+    assert agreement_for(scope=scope, actor=researcher).rows == report.rows and len(computed) == 1
+    judge_job, question = judged
+    _add_judgement(judge_job, question, {"empathy": [5, 4, 3, 2, 1]})
+    changed = agreement_for(scope=scope, actor=researcher)
+    assert len(computed) == 2 and changed.rows != report.rows
 
 
 def test_large_scope_is_computed_once_in_a_job_and_read_from_it(
