@@ -8,13 +8,15 @@ items (rated by every clinician) are reported separately and left out of the mai
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections import Counter, defaultdict
 from collections.abc import Hashable
 from dataclasses import asdict
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.core.cache import cache
+from django.db.models import Count, Max, Q, QuerySet
 
 from evaluation.models import ClinicianStudy, StudyAssignment, StudyRating
 from evaluation.selectors.evaluations import question_outcomes_for_sets, response_set_lineage
@@ -285,8 +287,33 @@ def _blinding(study: ClinicianStudy) -> dict[str, Any] | None:
     }
 
 
+def _results_version(study: ClinicianStudy, n_resamples: int) -> str:
+    """A fingerprint of everything the statistics read: the study's state, its ratings and assignments (their
+    counts, newest ids and last changes, blinding guesses) and the judge evaluation's computed results."""
+    ratings = StudyRating.objects.filter(assignment__item__study=study).aggregate(
+        n=Count("pk"), last=Max("pk"), changed=Max("updated_at")
+    )
+    assignments = StudyAssignment.objects.filter(item__study=study).aggregate(
+        n=Count("pk"),
+        changed=Max("updated_at"),
+        guesses=Count("pk", filter=~Q(blinding_guess="")),
+    )
+    judge = study.judge_evaluation.results_computed_at if study.judge_evaluation_id else None
+    parts = [study.pk, study.closed_at, study.unblinded_at, study.judge_evaluation_id, judge, n_resamples]
+    parts += [sorted(ratings.items()), sorted(assignments.items())]
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
 def study_results(*, study: ClinicianStudy, n_resamples: int = BOOTSTRAP_RESAMPLES) -> dict[str, Any]:
-    """Every statistic of the study (see module docstring), JSON-ready (undefined values are null)."""
+    """Every statistic of the study (see module docstring), JSON-ready (undefined values are null).
+
+    Computed once per version of the data it reads (bootstraps take most of a second) and kept in the cache.
+    """
+    key = f"study-results:{_results_version(study, n_resamples)}"
+    return cache.get_or_set(key, lambda: _study_results_compute(study, n_resamples), None)
+
+
+def _study_results_compute(study: ClinicianStudy, n_resamples: int) -> dict[str, Any]:
     criteria = list(study.criteria_set.criteria.values_list("key", flat=True))
     ratings, order = study_rating_records(study=study)
     model_level = unblind_ratings(ratings=ratings, model_in_position_a=order)

@@ -6,12 +6,14 @@ from itertools import combinations
 import krippendorff
 import numpy as np
 import pytest
+from django.utils import timezone
 from scipy.stats import binomtest
 from sklearn.metrics import cohen_kappa_score
 from statsmodels.stats.inter_rater import aggregate_raters, fleiss_kappa
 
 from criteria.models import CriteriaSet
-from evaluation.models import ClinicianStudy, StudyAssignment
+from evaluation.models import ClinicianStudy, StudyAssignment, StudyRating
+from evaluation.selectors import studies as studies_selectors
 from evaluation.selectors.evaluations import pair_head_to_heads
 from evaluation.selectors.studies import study_results
 from evaluation.services.evaluations import (
@@ -195,3 +197,22 @@ def test_clinician_statistics_match_the_packages_and_hand_counts(researcher):
         6,
     )
     assert blinding["index"] == pytest.approx((correct - (6 - correct)) / 12)
+
+
+def test_study_results_are_computed_once_per_version_of_the_ratings(researcher, monkeypatch):
+    """Pages read the cached statistics; a changed rating (or a reopened state) computes them anew."""
+    study, clinicians, items, keys = _rated_study(researcher)
+    computed = []
+    compute = studies_selectors._study_results_compute
+    monkeypatch.setattr(
+        studies_selectors, "_study_results_compute", lambda *args: computed.append(1) or compute(*args)
+    )
+    first = study_results(study=ClinicianStudy.objects.get(pk=study.pk), n_resamples=99)
+    again = study_results(study=ClinicianStudy.objects.get(pk=study.pk), n_resamples=99)
+    assert again == first and len(computed) == 1
+    assignment = StudyAssignment.objects.get(item=items[0], clinician=clinicians[0])
+    rating = assignment.ratings.get(criterion_key=keys[0])
+    flipped = {"A": "B", "B": "A", "tie": "A"}[rating.choice]
+    StudyRating.objects.filter(pk=rating.pk).update(choice=flipped, updated_at=timezone.now())
+    changed = study_results(study=ClinicianStudy.objects.get(pk=study.pk), n_resamples=99)
+    assert len(computed) == 2 and changed["win_rates"][keys[0]] != first["win_rates"][keys[0]]
