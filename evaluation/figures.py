@@ -15,12 +15,13 @@ from __future__ import annotations
 import io
 import textwrap
 from collections.abc import Sequence
-from typing import Any
-
-import matplotlib
-from matplotlib.figure import Figure
+from typing import TYPE_CHECKING, Any
 
 from evaluation.stats.winrates import wilson_interval
+
+# matplotlib is imported when used: the web process should not load it at start-up.
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 FORMATS = {"png": "image/png", "svg": "image/svg+xml"}
 COLOURS = {"A": "#2d5bd1", "tie": "#9a9a9a", "B": "#d1462d", "front": "#1f9d55", "other": "#555555"}
@@ -86,8 +87,17 @@ def study_caption(provenance: dict[str, Any]) -> str:
     return "\n".join(textwrap.fill(line, WRAP) for line in lines)
 
 
+def _new_figure(*, width: float, height: float) -> Figure:
+    """An empty figure of ``width`` x ``height`` inches (object-oriented API: no pyplot, no display)."""
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height))
+
+
 def _render(figure: Figure, *, fmt: str, title: str, caption: str) -> bytes:
     """Add the footer, then write PNG or SVG bytes with the caption in the metadata too."""
+    import matplotlib
+
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {sorted(FORMATS)}, got {fmt!r}")
     n_lines = caption.count("\n") + 1
@@ -114,7 +124,7 @@ def pareto_figure(*, results: dict[str, Any], provenance: dict[str, Any], fmt: s
     pareto = results.get("pareto")
     if not pareto:
         raise ValueError("These results have no empathy and safety win rates.")
-    figure = Figure(figsize=(7.5, 5.2))
+    figure = _new_figure(width=7.5, height=5.2)
     axes = figure.add_subplot()
     points = [p for p in pareto["points"] if p["x"] is not None and p["y"] is not None]
     front = sorted((p for p in points if p["on_front"]), key=lambda p: p["x"])
@@ -180,7 +190,7 @@ def win_rate_bars_figure(
 
     ``rows``: {"criterion", "share_a", "share_a_ci", "share_tie", "share_tie_ci", "share_b", "share_b_ci"}.
     """
-    figure = Figure(figsize=(max(6.5, 1.1 * len(rows) + 2), 4.6))
+    figure = _new_figure(width=max(6.5, 1.1 * len(rows) + 2), height=4.6)
     axes = figure.add_subplot()
     width = 0.26
     series = (

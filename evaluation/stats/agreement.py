@@ -19,12 +19,11 @@ from itertools import combinations
 import krippendorff
 import numpy as np
 from numpy.typing import NDArray
-from sklearn.exceptions import UndefinedMetricWarning
-from sklearn.metrics import cohen_kappa_score
-from statsmodels.stats.inter_rater import aggregate_raters, fleiss_kappa
 
 from evaluation.stats.ratings import LABELS, Rating, RatingMatrix, rating_matrices
 from evaluation.stats.winrates import wilson_interval
+
+# sklearn and statsmodels are imported when used: the web process should not load them at start-up.
 
 
 @dataclass(frozen=True)
@@ -94,6 +93,9 @@ def pairwise_cohen_kappa(*, matrix: RatingMatrix) -> tuple[PairwiseKappa, ...]:
     Each pair uses only the items both raters rated. Kappa is ``nan`` with no shared items, or when
     chance agreement is 1 (both raters used one and the same label throughout).
     """
+    from sklearn.exceptions import UndefinedMetricWarning
+    from sklearn.metrics import cohen_kappa_score
+
     results: list[PairwiseKappa] = []
     for r1, r2 in combinations(range(len(matrix.raters)), 2):
         x, y = matrix.codes[r1], matrix.codes[r2]
@@ -144,6 +146,8 @@ def fleiss_kappa_modal(*, matrix: RatingMatrix) -> FleissResult:
     Krippendorff's alpha (:func:`krippendorff_alpha_nominal`) uses all ratings. ``kappa`` is ``nan``
     when no item qualifies or chance agreement is 1 (all ratings identical).
     """
+    from statsmodels.stats.inter_rater import aggregate_raters, fleiss_kappa
+
     present = ~np.isnan(matrix.codes)
     per_item = present.sum(axis=0)
     rated = per_item >= 2

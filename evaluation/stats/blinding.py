@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
-from scipy import stats
+
+# scipy is imported when used: the web process should not load it at start-up.
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,8 @@ def bang_blinding_index(
     ``(p_c (1 - p_c) + p_i (1 - p_i) + 2 p_c p_i) / n`` and the interval is ``BI +/- z * se`` (as in
     the paper and the R package ``BI``). No Python package implements it, hence the formula here.
     """
+    from scipy import stats
+
     counts = (int(n_correct), int(n_incorrect), int(n_dont_know))
     if min(counts) < 0:
         raise ValueError("counts must be non-negative")

@@ -11,10 +11,11 @@ from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import stats
 
 from evaluation.stats.agreement import AgreementProportion, agreement_proportion, pair_counts
 from evaluation.stats.ratings import RatingMatrix
+
+# scipy is imported when used: the web process should not load it at start-up.
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,8 @@ def judge_vs_clinicians(
     ``numpy.random.default_rng(seed)``) and recomputes both pooled rates on each resample, so it
     respects the clustering of ratings within items.
     """
+    from scipy import stats
+
     column = {item: i for i, item in enumerate(matrix.items)}
     counts = matrix.category_counts()
     m = counts.sum(axis=1)

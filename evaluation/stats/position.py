@@ -8,10 +8,11 @@ the ratings as displayed (before :func:`evaluation.stats.ratings.unblind_ratings
 from collections.abc import Collection, Hashable, Iterable
 from dataclasses import dataclass
 
-from scipy import stats
-
 from evaluation.stats.ratings import LABELS, Rating
 from evaluation.stats.winrates import wilson_interval
+
+# scipy is imported when used: the web process should not load it at start-up.
+
 
 _LABEL_CODE = {label: code for code, label in enumerate(LABELS)}
 
@@ -43,6 +44,8 @@ def position_balance(
     i.e. before :func:`unblind_ratings`. All criteria are pooled unless ``criteria`` restricts them;
     missing ratings and ties are left out of the test.
     """
+    from scipy import stats
+
     tallies: dict[Hashable, list[int]] = {}
     for rater, _item, criterion, value in ratings:
         if criteria is not None and criterion not in criteria:

@@ -30,8 +30,8 @@ from typing import Literal, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from statsmodels.stats.contingency_tables import mcnemar
-from statsmodels.stats.proportion import proportion_confint
+
+# statsmodels is imported when used: the web process should not load it at start-up.
 
 Outcome = Literal["A", "B", "tie"]
 Verdict = Literal["first", "second", "tie"]
@@ -241,6 +241,8 @@ def wilson_interval(*, successes: int, n: int, alpha: float = 0.05) -> tuple[flo
 
     Returns ``(nan, nan)`` when ``n == 0``.
     """
+    from statsmodels.stats.proportion import proportion_confint
+
     if n < 0 or successes < 0 or successes > n:
         raise ValueError(f"need 0 <= successes <= n, got successes={successes}, n={n}")
     if n == 0:
@@ -270,6 +272,8 @@ def win_rate_from_counts(
     hypothesis is that the two models are preferred equally often. ``p_value`` is 1 with no
     discordant questions.
     """
+    from statsmodels.stats.contingency_tables import mcnemar
+
     wins, losses, ties = int(wins), int(losses), int(ties)
     if min(wins, losses, ties) < 0:
         raise ValueError("counts must be non-negative")

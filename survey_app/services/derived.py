@@ -8,7 +8,6 @@ from contextlib import contextmanager
 import numpy as np
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from scipy.cluster.vq import kmeans2
 
 from core.errors import ApplicationError
 from core.services import audit_record
@@ -180,6 +179,9 @@ def _cluster_weight_sets(
     seed: int,
     common: dict,
 ) -> list[ObjectiveWeightSet]:
+    # scipy is imported when used: the web process should not load it at start-up.
+    from scipy.cluster.vq import kmeans2
+
     personas = Persona.objects.filter(study=study)
     if personas.filter(selected=True).exists():
         personas, pool = personas.filter(selected=True), "selected personas"
