@@ -9,13 +9,14 @@ from django.urls import reverse
 from annotation.forms import JudgeJobForm
 from annotation.models import Judgement, JudgePersona
 from annotation.selectors.rankings import judge_rankings
+from annotation.services import judging
 from annotation.services.personas import judge_personas_from_survey
 from annotation.services.snapshots import snapshot_freeze, snapshot_spec_build
 from core.models import AuditEvent
-from survey_app.models import ObjectiveWeightSet, Persona
+from survey_app.models import ObjectiveWeightSet, Participant, Persona
 from survey_app.services.derived import personas_build, personas_select, weight_sets_derive
 from survey_app.services.participants import participant_withdraw, survey_submit
-from survey_app.signals import WITHDRAW_ACTION
+from survey_app.signals import WITHDRAW_ACTION, participant_withdrawn
 from tests.preference_data import stored_judge_job
 from tests.survey_app.factories import StudyFactory, answer_pages, completes, enrol
 
@@ -165,3 +166,42 @@ def test_withdrawal_touches_only_that_participants_copies_and_happens_once(surve
     ) == sorted(untouched)
     assert participant_withdraw(study=study, code=code).status == "withdrawn"
     assert AuditEvent.objects.filter(action=WITHDRAW_ACTION).count() == 1
+
+
+def test_a_failing_receiver_undoes_the_whole_withdrawal(surveyed):
+    """The withdrawal and the removal of every copy commit together or not at all."""
+    study, code, leaving = surveyed
+
+    def broken(**_):
+        raise RuntimeError("receiver down")
+
+    participant_withdrawn.connect(broken, dispatch_uid="test.broken")
+    try:
+        with pytest.raises(RuntimeError):
+            participant_withdraw(study=study, code=code)
+    finally:
+        participant_withdrawn.disconnect(dispatch_uid="test.broken")
+    assert Persona.objects.filter(pk=leaving.pk).exists()
+    assert Participant.objects.get(pk=leaving.participant_id).status == "completed"
+    assert not JudgePersona.objects.filter(withdrawn_at__isnull=False).exists()
+    assert not AuditEvent.objects.filter(action=WITHDRAW_ACTION).exists()
+
+
+def test_a_running_job_stops_showing_a_persona_withdrawn_meanwhile(
+    surveyed, monkeypatch, response_set, mini_criteria
+):
+    study, code, leaving = surveyed
+    monkeypatch.setattr(judging, "QUESTION_CHUNK", 1)
+    judge_job = stored_judge_job(response_set, mini_criteria)
+    personas = list(JudgePersona.objects.filter(origin="survey").order_by("pk"))
+    copy = next(p for p in personas if p.source_id.startswith(f"{leaving.pk}:"))
+    question_ids = list(response_set.bank.questions.order_by("pk").values_list("pk", flat=True))
+    items = judging._items(judge_job, question_ids, personas, set(), [], {})
+    first_chunk = [next(items) for _ in personas]
+    assert copy.text in {item.persona_text for item in first_chunk}
+
+    participant_withdraw(study=study, code=code)
+
+    later = list(items)
+    assert len(later) == (len(question_ids) - 1) * (len(personas) - 1)
+    assert not any(item.item_id.startswith(f"{copy.pk}:") for item in later)
