@@ -13,6 +13,7 @@ from annotation.models import (
     Split,
     SplitScope,
 )
+from annotation.selectors.judging import personas_available
 from annotation.selectors.responses import response_sets_ready
 from annotation.services.judging import judge_endpoint_limits, judge_endpoint_with_defaults
 from annotation.services.snapshots import PAIR_STRATEGIES
@@ -243,7 +244,7 @@ class JudgeJobForm(JudgeEndpointForm):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["criteria_set"].queryset = criteria_sets_current()
-        self.fields["personas"].queryset = JudgePersona.objects.order_by("origin", "split", "id")
+        self.fields["personas"].queryset = personas_available()
 
 
 class SnapshotForm(forms.Form):

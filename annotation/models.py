@@ -228,7 +228,15 @@ class HumanRanking(models.Model):
 
 
 class JudgePersona(models.Model):
-    """A patient persona an LLM role-plays when it ranks responses."""
+    """A patient persona an LLM role-plays when it ranks responses.
+
+    When the survey participant a persona was copied from withdraws, the persona becomes a tombstone: its
+    text is replaced by WITHDRAWN_TEXT, its fingerprint cleared and `withdrawn_at` set; the row stays so
+    judge jobs keep naming the persona they ran with.
+    """
+
+    #: The text of a persona whose participant withdrew (their profile is deleted).
+    WITHDRAWN_TEXT = "[Withdrawn: the participant left the study and this persona was deleted.]"
 
     class Origin(models.TextChoices):
         SURVEY = "survey", "Survey participant"
@@ -240,6 +248,9 @@ class JudgePersona(models.Model):
     source_id = models.CharField(max_length=128, help_text="Id in its source (survey persona, file row).")
     split = models.CharField(max_length=5, choices=Split, default=Split.TRAIN)
     created_at = models.DateTimeField(default=timezone.now)
+    withdrawn_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the survey participant it was copied from withdrew."
+    )
 
     class Meta:
         ordering = ["origin", "id"]

@@ -99,10 +99,25 @@ class WeightSetSerializer(serializers.ModelSerializer):
         child=serializers.FloatField(), help_text="{criterion_key: weight}, summing to 1."
     )
     derivation = serializers.JSONField()
+    stale = serializers.BooleanField(
+        read_only=True,
+        help_text="A participant it averages withdrew (at stale_at); derive the weights again.",
+    )
 
     class Meta:
         model = ObjectiveWeightSet
-        fields = ["id", "name", "study", "scope", "weights", "safety_floor", "derivation", "created_at"]
+        fields = [
+            "id",
+            "name",
+            "study",
+            "scope",
+            "weights",
+            "safety_floor",
+            "derivation",
+            "created_at",
+            "stale",
+            "stale_at",
+        ]
 
 
 class StudyListApi(ListAPIView):

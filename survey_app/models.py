@@ -323,9 +323,19 @@ class ObjectiveWeightSet(models.Model):
     derivation = models.JSONField(help_text="Inputs, intermediate values and method, step by step.")
     created_at = models.DateTimeField(default=timezone.now)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    stale_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When a participant whose ratings it averages withdrew; derive the weights again.",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def stale(self) -> bool:
+        """True once a participant it was derived from has withdrawn (its means still count them)."""
+        return self.stale_at is not None

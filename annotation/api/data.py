@@ -56,7 +56,7 @@ class ResponseSetSerializer(serializers.ModelSerializer):
 class JudgePersonaSerializer(serializers.ModelSerializer):
     class Meta:
         model = JudgePersona
-        fields = ["id", "origin", "source_id", "split", "text", "created_at"]
+        fields = ["id", "origin", "source_id", "split", "text", "created_at", "withdrawn_at"]
 
 
 class JudgePersonaImportSerializer(StrictSerializer):

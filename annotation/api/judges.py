@@ -8,8 +8,8 @@ from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotation.models import ENDPOINT_FIELDS, JudgeJob, JudgePersona, ResponseSet, SplitScope
-from annotation.selectors.judging import judge_jobs_list
+from annotation.models import ENDPOINT_FIELDS, JudgeJob, ResponseSet, SplitScope
+from annotation.selectors.judging import judge_jobs_list, personas_list
 from annotation.services.judging import (
     judge_endpoint_limits,
     judge_endpoint_with_defaults,
@@ -162,7 +162,8 @@ class JudgeJobListApi(ListAPIView):
         response_set = ResponseSet.objects.filter(pk=data.pop("response_set")).first()
         criteria_set = CriteriaSet.objects.filter(key=data.pop("criteria_set"), is_current=True).first()
         persona_ids = set(data.pop("personas"))
-        personas = list(JudgePersona.objects.filter(pk__in=persona_ids))
+        personas = list(personas_list().filter(pk__in=persona_ids))
+        withdrawn = sorted(p.pk for p in personas if p.withdrawn_at is not None)
         errors = {}
         if response_set is None:
             errors["response_set"] = ["No such response set."]
@@ -170,6 +171,10 @@ class JudgeJobListApi(ListAPIView):
             errors["criteria_set"] = ["No such criteria set."]
         if len(personas) != len(persona_ids):
             errors["personas"] = ["Unknown persona ids."]
+        elif withdrawn:
+            errors["personas"] = [
+                f"Personas {', '.join(map(str, withdrawn))} were withdrawn by their survey participants."
+            ]
         if errors:
             return Response(errors, status=status.HTTP_400_BAD_REQUEST)
         judge_job = judge_job_create(

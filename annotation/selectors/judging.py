@@ -9,7 +9,13 @@ from annotation.models import JudgeJob, Judgement, JudgePersona
 
 
 def personas_list() -> QuerySet[JudgePersona]:
+    """Every persona, withdrawn ones included (as tombstones: their text is JudgePersona.WITHDRAWN_TEXT)."""
     return JudgePersona.objects.order_by("origin", "split", "id")
+
+
+def personas_available() -> QuerySet[JudgePersona]:
+    """The personas a new judge job may use: all but those whose survey participant withdrew."""
+    return personas_list().filter(withdrawn_at__isnull=True)
 
 
 def _count_per_job(queryset: QuerySet, job_field: str) -> Coalesce:

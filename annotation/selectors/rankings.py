@@ -50,11 +50,20 @@ class RaterRanking:
 
 
 def judge_rankings(*, question_ids: Sequence[int], judge_job_ids: Sequence[int]) -> Iterator[RaterRanking]:
-    """Valid persona-judge rankings of these questions, streamed."""
+    """Valid persona-judge rankings of these questions, streamed.
+
+    Never those of a persona whose survey participant withdrew: withdrawal deletes its judgements, and this
+    filter also leaves out any that a job already running at the time stored afterwards.
+    """
     if not judge_job_ids or not question_ids:
         return
     rows = (
-        Judgement.objects.filter(judge_job_id__in=judge_job_ids, question_id__in=question_ids, ok=True)
+        Judgement.objects.filter(
+            judge_job_id__in=judge_job_ids,
+            question_id__in=question_ids,
+            ok=True,
+            persona__withdrawn_at__isnull=True,
+        )
         .order_by("question_id", "judge_job_id", "persona_id")
         .values_list("question_id", "judge_job_id", "persona_id", "ranks")
     )

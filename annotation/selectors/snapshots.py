@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from datetime import datetime
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
-from annotation.models import DatasetSnapshot
-from core.models import Job
+from annotation.models import DatasetSnapshot, Judgement
+from core.models import AuditEvent, Job
 from survey_app.selectors import objective_weight_sets
+from survey_app.signals import WITHDRAW_ACTION
 
 #: The core.Job kind of a snapshot freeze on the default queue.
 SNAPSHOT_FREEZE_KIND = "annotation.snapshot_freeze"
@@ -27,6 +30,34 @@ def snapshots_for_training() -> QuerySet[DatasetSnapshot]:
     `.archive_sha256`, `.content_hash`, `.criteria_set` and `.manifest`.
     """
     return DatasetSnapshot.objects.select_related("criteria_set").order_by("-created_at", "-id")
+
+
+def snapshots_with_judgements_of(*, persona_ids: Collection[int]) -> list[int]:
+    """Ids of the snapshots frozen from a judge job in which one of these personas has a valid judgement.
+
+    Read per judge job (a snapshot names its jobs in `configuration.judge_jobs`): a snapshot whose split left
+    out every question the persona judged is named too, which errs on the side of flagging.
+    """
+    job_ids = (
+        Judgement.objects.filter(persona_id__in=persona_ids, ok=True)
+        .order_by()
+        .values_list("judge_job_id", flat=True)
+        .distinct()
+    )
+    names_a_job = Q(pk__in=[])
+    for job_id in job_ids:
+        names_a_job |= Q(configuration__judge_jobs__contains=[job_id])
+    return sorted(DatasetSnapshot.objects.filter(names_a_job).values_list("pk", flat=True))
+
+
+def snapshot_withdrawals(*, snapshot: DatasetSnapshot) -> list[datetime]:
+    """When participants whose data `snapshot` contains withdrew (oldest first): the withdrawals whose audit
+    event lists it. Such a snapshot is immutable; the researcher freezes a new one."""
+    return list(
+        AuditEvent.objects.filter(action=WITHDRAW_ACTION, detail__snapshots__contains=[snapshot.pk])
+        .order_by("at")
+        .values_list("at", flat=True)
+    )
 
 
 def objective_weight_options() -> list[dict[str, Any]]:

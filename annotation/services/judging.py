@@ -247,10 +247,19 @@ def _items(
             .values_list("question_id", "pk", "text")
         ):
             responses.setdefault(question_id, []).append((pk, text))
+        # A participant may withdraw while the job runs: their persona is not shown again from the next
+        # chunk on (its text in memory is the one read when the job started).
+        withdrawn = set(
+            JudgePersona.objects.filter(
+                pk__in=[p.pk for p in personas], withdrawn_at__isnull=False
+            ).values_list("pk", flat=True)
+        )
         for question_id in chunk:
             canonical = [pk for pk, _ in responses[question_id]]
             text_of = dict(responses[question_id])
             for persona in personas:
+                if persona.pk in withdrawn:
+                    continue
                 if (persona.pk, question_id) in done:
                     continue
                 shown = _shown_order(judge_job, persona.pk, question_id, canonical)
@@ -268,7 +277,7 @@ def _items(
 def judge_job_run(*, judge_job: JudgeJob, progress: JobProgress) -> dict[str, Any]:
     """Judge everything not judged yet. Cancellation is noticed at the next progress update."""
     question_ids = judge_job_questions(judge_job)
-    personas = list(judge_job.personas.order_by("pk"))
+    personas = list(judge_job.personas.filter(withdrawn_at__isnull=True).order_by("pk"))
     total = len(question_ids) * len(personas)
     done = set(
         Judgement.objects.filter(judge_job=judge_job, question_id__in=question_ids).values_list(

@@ -1,15 +1,19 @@
-"""Writes for judge personas: import from text/CSV/JSONL, or copy the survey's selected personas."""
+"""Writes for judge personas: import from text/CSV/JSONL, copy the survey's selected personas, and reduce a
+withdrawn participant's copies to tombstones."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
+from datetime import datetime
 from typing import Any, BinaryIO
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import Q
 
 from annotation.importers import ImportFormatError, PersonaRecord, parse_personas, text_fingerprint
-from annotation.models import JudgePersona, Split
+from annotation.models import Judgement, JudgePersona, Split
+from annotation.selectors.snapshots import snapshots_with_judgements_of
 from core.errors import ApplicationError
 from core.services import audit_record
 from survey_app.selectors import personas_for_judging
@@ -126,7 +130,7 @@ def judge_personas_from_survey(
             skipped.append(str(identifier))
             continue
         fingerprint = text_fingerprint(text)
-        records.append(PersonaRecord(f"{identifier}:{fingerprint[:12]}", text, fingerprint, split))
+        records.append(PersonaRecord(_survey_source_id(identifier, fingerprint), text, fingerprint, split))
     stored = _store(
         records=records,
         origin=JudgePersona.Origin.SURVEY,
@@ -135,3 +139,47 @@ def judge_personas_from_survey(
         detail={"study_id": study_id},
     )
     return {**stored, "skipped": skipped}
+
+
+def _survey_source_id(survey_persona_id: int, fingerprint: str) -> str:
+    """The source id of a copy: the survey persona's id, then the start of its text's fingerprint."""
+    return f"{survey_persona_id}:{fingerprint[:12]}"
+
+
+def judge_personas_withdraw(*, survey_persona_ids: Collection[int], withdrawn_at: datetime) -> dict[str, Any]:
+    """Reduce every judge persona copied from these (withdrawn) survey personas to a tombstone; returns
+    what was done, for the withdrawal's audit event.
+
+    A tombstone keeps its row (judge jobs still name it) but not the participant's profile: the text becomes
+    JudgePersona.WITHDRAWN_TEXT, the fingerprint is cleared and the source id loses the text's fingerprint.
+    Its judgements are deleted: they are an LLM's answers conditioned on the participant's profile, the
+    raw answers can quote it, and the participant was promised deletion. Snapshots frozen earlier from those
+    judgements are immutable: their ids are returned ("snapshots") so the audit event and their pages
+    name them. Runs inside the withdrawal's transaction.
+    """
+    if not survey_persona_ids:
+        return {}
+    from_participant = Q(pk__in=[])
+    for survey_persona_id in survey_persona_ids:
+        from_participant |= Q(source_id__startswith=f"{survey_persona_id}:")
+    with transaction.atomic():
+        copies = list(
+            JudgePersona.objects.select_for_update()
+            .filter(from_participant, origin=JudgePersona.Origin.SURVEY, withdrawn_at__isnull=True)
+            .order_by("pk")
+        )
+        ids = [copy.pk for copy in copies]
+        snapshots = snapshots_with_judgements_of(persona_ids=ids)
+        judgements_deleted, _ = Judgement.objects.filter(persona_id__in=ids).delete()
+        for copy in copies:
+            survey_persona_id = copy.source_id.split(":", 1)[0]
+            copy.text = JudgePersona.WITHDRAWN_TEXT
+            copy.text_sha256 = ""
+            copy.source_id = f"{survey_persona_id}:withdrawn-{copy.pk}"
+            copy.withdrawn_at = withdrawn_at
+        JudgePersona.objects.bulk_update(copies, ["text", "text_sha256", "source_id", "withdrawn_at"])
+    return {
+        "judge_personas_withdrawn": ids,
+        "judgements_deleted": judgements_deleted,
+        "snapshots": snapshots,
+    }

@@ -7,7 +7,7 @@ from django.views.generic import TemplateView, View
 
 from annotation.forms import SnapshotForm
 from annotation.models import DatasetSnapshot
-from annotation.selectors.snapshots import objective_weight_options, snapshots_list
+from annotation.selectors.snapshots import objective_weight_options, snapshot_withdrawals, snapshots_list
 from annotation.services.snapshots import (
     SnapshotError,
     snapshot_download_record,
@@ -69,6 +69,7 @@ class SnapshotDetailView(ResearcherRequiredMixin, TemplateView):
                 for key, value in counts.get("pairs", {}).items()
             ],
             provenance=snapshot.manifest.get("provenance", {}),
+            withdrawals=snapshot_withdrawals(snapshot=snapshot),
         )
         return context
 

@@ -4,10 +4,12 @@ MODPO objective weights (whole population and persona clusters). Audit-logged.""
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 
 import numpy as np
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import Q
 
 from core.errors import ApplicationError
 from core.services import audit_record
@@ -234,3 +236,25 @@ def _cluster_weight_sets(
             )
         )
     return weight_sets
+
+
+def weight_sets_mark_stale(
+    *, study: Study, persona_ids: list[int], submitted_at: datetime | None, at: datetime
+) -> list[int]:
+    """Mark stale every weight set of `study` that averages a withdrawing participant's ratings; returns
+    their ids. Called inside the withdrawal's transaction, before the persona is deleted.
+
+    A population set averages every complete response there was when it was derived, so it includes the
+    participant when it was derived at or after their submission (`submitted_at`; None: never submitted,
+    so in no set). A cluster set names its members (`derivation.persona_ids`). The stored weights are kept
+    (a snapshot may cite them); the researcher derives the weights again to leave the participant out.
+    """
+    includes = Q(pk__in=[])
+    if submitted_at is not None:
+        includes |= Q(scope=ObjectiveWeightSet.Scope.POPULATION, created_at__gte=submitted_at)
+    for persona_id in persona_ids:
+        includes |= Q(scope=ObjectiveWeightSet.Scope.CLUSTER, derivation__persona_ids__contains=[persona_id])
+    stale = ObjectiveWeightSet.objects.filter(includes, study=study, stale_at__isnull=True)
+    ids = sorted(stale.values_list("pk", flat=True))
+    ObjectiveWeightSet.objects.filter(pk__in=ids).update(stale_at=at)
+    return ids

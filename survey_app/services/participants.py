@@ -33,6 +33,8 @@ from survey_app.selectors import (
     study_completes,
     survey_pages,
 )
+from survey_app.services.derived import weight_sets_mark_stale
+from survey_app.signals import WITHDRAW_ACTION, participant_withdrawn
 
 PROLIFIC_PARAMETERS = {"PROLIFIC_PID": "pid", "STUDY_ID": "study", "SESSION_ID": "session"}
 PROLIFIC_VALUE = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -295,7 +297,10 @@ def participant_withdraw(*, study: Study, code: str) -> Participant | None:
     """Withdraw the participant holding `code`: delete their answers, submission and persona, keep the
     withdrawal itself (status, time, status it was withdrawn from) and write it to the audit log.
 
-    No request details are logged: a participant's IP address is personal data.
+    Weight sets that average the participant's ratings are marked stale, and `participant_withdrawn` lets
+    the apps above remove their copies (judge personas) in the same transaction; the audit detail lists
+    everything removed or flagged. No request details are logged: a participant's IP address is personal
+    data.
     """
     with transaction.atomic():
         participant = (
@@ -305,22 +310,40 @@ def participant_withdraw(*, study: Study, code: str) -> Participant | None:
         )
         if participant is None or participant.status == ParticipantStatus.WITHDRAWN:
             return participant
+        now = timezone.now()
+        persona_ids = list(Persona.objects.filter(participant=participant).values_list("pk", flat=True))
+        submitted_at = (
+            Submission.objects.filter(participant=participant).values_list("submitted_at", flat=True).first()
+        )
+        stale_weight_sets = weight_sets_mark_stale(
+            study=study, persona_ids=persona_ids, submitted_at=submitted_at, at=now
+        )
         answers_deleted, _ = Answer.objects.filter(participant=participant).delete()
         Submission.objects.filter(participant=participant).delete()
         Persona.objects.filter(participant=participant).delete()
         previous = participant.status
         Participant.objects.filter(pk=participant.pk).update(
             status=ParticipantStatus.WITHDRAWN,
-            withdrawn_at=timezone.now(),
+            withdrawn_at=now,
             withdrawn_from=previous,
             pages_done=0,
             attention_failures=0,
         )
         participant.refresh_from_db()
-        audit_record(
-            action="survey.participant_withdraw",
-            actor_label="participant",
-            obj=participant,
-            detail={"study": study.slug, "from_status": previous, "answers_deleted": answers_deleted},
-        )
+        detail: dict[str, Any] = {
+            "study": study.slug,
+            "from_status": previous,
+            "answers_deleted": answers_deleted,
+            "personas_deleted": persona_ids,
+            "weight_sets_stale": stale_weight_sets,
+        }
+        for _, reported in participant_withdrawn.send(
+            sender=Participant,
+            study_id=study.pk,
+            participant_id=participant.pk,
+            persona_ids=persona_ids,
+            withdrawn_at=now,
+        ):
+            detail.update(reported or {})
+        audit_record(action=WITHDRAW_ACTION, actor_label="participant", obj=participant, detail=detail)
     return participant
