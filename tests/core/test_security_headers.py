@@ -47,7 +47,9 @@ def test_only_the_api_documentation_relaxes_the_policy(db):
     assert "'unsafe-inline'" not in _csp(Client().get("/accounts/login/"))["style-src"]
 
 
-@pytest.mark.parametrize("path", ["/runs/", "/audit/", "/studies/{slug}/", "/studies/{slug}/personas/export/"])
+@pytest.mark.parametrize(
+    "path", ["/runs/", "/audit/", "/studies/{slug}/", "/studies/{slug}/personas/export/"]
+)
 def test_staff_pages_and_downloads_are_not_stored(researcher, path):
     study = StudyFactory()
     client = Client()
