@@ -54,3 +54,8 @@ def take_tally(*, scope: str, key: str) -> int:
 def client_address(request) -> str:
     """The address a request came from, as the audit log records it."""
     return request.META.get("REMOTE_ADDR") or "unknown"
+
+
+def window_seconds_left(*, window_s: int) -> int:
+    """Seconds until the current window ends (a Retry-After value)."""
+    return window_s - int(time.time()) % window_s
