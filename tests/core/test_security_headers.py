@@ -1,7 +1,10 @@
 """Every response carries the Content-Security-Policy and Permissions-Policy; staff pages, downloads and the
 API are never cached."""
 
+import re
+
 import pytest
+from django.conf import settings
 from django.test import Client
 
 from tests.survey_app.factories import StudyFactory
@@ -81,3 +84,16 @@ def test_static_files_stay_cacheable_for_staff(researcher):
     response = client.get("/static/css/app.css")
     assert response.status_code == 200
     assert "no-store" not in response.get("Cache-Control", "")
+
+
+INLINE = re.compile(r"<script(?![^>]*\ssrc=)[^>]*>|<style\b|\son[a-z]+\s*=|\sstyle\s*=", re.IGNORECASE)
+
+
+def test_no_template_has_inline_script_handlers_or_styles():
+    """The policy allows neither; a page that had one would silently lose it in the browser."""
+    offending = [
+        f"{path.relative_to(settings.BASE_DIR)}: {match.group(0)}"
+        for path in sorted((settings.BASE_DIR / "templates").rglob("*.html"))
+        for match in INLINE.finditer(path.read_text())
+    ]
+    assert offending == []
