@@ -1,8 +1,10 @@
 """Settings shared by every deployment; every value comes from the environment through config.env."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 
 from config.env import env_bool, env_int, env_list, env_str
 
@@ -24,6 +26,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
+    "csp",
     "core",
     "criteria",
     "survey_app",
@@ -43,6 +47,11 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "core.middleware.PermissionsPolicyMiddleware",
+    "core.middleware.StaffNoStoreMiddleware",
+    # Last: turns a sign-in refused by the lockout into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -84,6 +93,48 @@ LOGOUT_REDIRECT_URL = "login"
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE_S", 8 * 3600)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
+
+# ---- Security: sign-in throttling, rate limits, response headers ----
+# Sign-in lockout (django-axes): after AXES_FAILURE_LIMIT failures for one (username, address) pair, that pair
+# is refused for AXES_COOLOFF_TIME; a successful sign-in clears the count. The lockout backend comes first.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(seconds=env_int("AXES_COOLOFF_TIME_S", 15 * 60))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
+# Successful sign-ins are already in the audit log.
+AXES_DISABLE_ACCESS_LOG = True
+# Failed sign-ins written to the audit log per client address per minute; the rest are counted (core.signals).
+AUDIT_LOGIN_FAILURES_PER_MINUTE = env_int("AUDIT_LOGIN_FAILURES_PER_MINUTE", 10)
+# Wrong resume or withdrawal codes per client address before further tries are refused (429) for the window.
+SURVEY_CODE_ATTEMPTS_LIMIT = env_int("SURVEY_CODE_ATTEMPTS_LIMIT", 10)
+SURVEY_CODE_ATTEMPTS_WINDOW_S = env_int("SURVEY_CODE_ATTEMPTS_WINDOW_S", 600)
+
+# Content-Security-Policy (django-csp): same-origin scripts, styles and images only, no inline script or
+# style, never framed. The API documentation pages relax it for themselves (config.urls).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+# Browser features no page uses, switched off for every response (core.middleware).
+PERMISSIONS_POLICY = (
+    "camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), bluetooth=(), "
+    "magnetometer=(), gyroscope=(), accelerometer=()"
+)
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "UTC"

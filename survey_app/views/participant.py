@@ -2,12 +2,14 @@
 submit, completion, save and resume, withdrawal. No account: the participant record is bound to the
 browser session, and a resume code binds it again later."""
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.views import View
 
+from core import ratelimit
 from survey_app.forms import ConsentForm, EligibilityForm, PageForm, ResumeForm, WithdrawForm
 from survey_app.models import (
     DEFAULT_SUPPORT_TEXT,
@@ -17,7 +19,7 @@ from survey_app.models import (
     Study,
     StudyStatus,
 )
-from survey_app.pseudonyms import resume_code_display
+from survey_app.pseudonyms import keyed_pseudonym, resume_code_display
 from survey_app.selectors import (
     eligibility_page,
     page_items,
@@ -370,7 +372,46 @@ class SavedView(ParticipantView):
         )
 
 
-class ResumeView(ParticipantView):
+class CodeAttemptsView(ParticipantView):
+    """A page that takes a resume code. Codes are short secrets, so wrong ones are counted per client address
+    (across studies and both pages); past SURVEY_CODE_ATTEMPTS_LIMIT in a window every try is answered 429
+    until the window ends. Right codes are not counted."""
+
+    scope = "survey-code"
+
+    def _address_key(self) -> str:
+        # Participants' addresses are never stored, not even in the cache: only a keyed pseudonym of one.
+        return keyed_pseudonym(purpose="code-attempts", value=ratelimit.client_address(self.request))
+
+    def post(self, request, slug: str):
+        window_s = settings.SURVEY_CODE_ATTEMPTS_WINDOW_S
+        if (
+            ratelimit.hits(scope=self.scope, key=self._address_key(), window_s=window_s)
+            >= settings.SURVEY_CODE_ATTEMPTS_LIMIT
+        ):
+            wait_s = ratelimit.window_seconds_left(window_s=window_s)
+            response = self.render(
+                "survey_app/participant/too_many_attempts.html",
+                {"wait_minutes": -(-wait_s // 60)},
+                status=429,
+            )
+            response["Retry-After"] = str(wait_s)
+            return response
+        return self.post_code(request, slug)
+
+    def wrong_code(self, form) -> None:
+        ratelimit.hit(
+            scope=self.scope,
+            key=self._address_key(),
+            window_s=settings.SURVEY_CODE_ATTEMPTS_WINDOW_S,
+        )
+        form.add_error("code", "We could not find this code for this study. Check it and try again.")
+
+    def post_code(self, request, slug: str) -> HttpResponse:
+        raise NotImplementedError
+
+
+class ResumeView(CodeAttemptsView):
     """Enter the resume code (or follow the resume link, which fills it in) to carry on in any browser."""
 
     template = "survey_app/participant/resume.html"
@@ -380,7 +421,7 @@ class ResumeView(ParticipantView):
             self.template, {"form": ResumeForm(initial={"code": request.GET.get("code", "")[:40]})}
         )
 
-    def post(self, request, slug: str):
+    def post_code(self, request, slug: str) -> HttpResponse:
         form = ResumeForm(request.POST)
         if form.is_valid():
             participant = participant_resume(study=self.study, code=form.cleaned_data["code"])
@@ -394,11 +435,11 @@ class ResumeView(ParticipantView):
                     prolific=None,
                 )
                 return HttpResponseRedirect(next_step_url(study=self.study, participant=participant))
-            form.add_error("code", "We could not find this code for this study. Check it and try again.")
+            self.wrong_code(form)
         return self.render(self.template, {"form": form})
 
 
-class WithdrawView(ParticipantView):
+class WithdrawView(CodeAttemptsView):
     template = "survey_app/participant/withdraw.html"
 
     def get(self, request, slug: str):
@@ -407,7 +448,7 @@ class WithdrawView(ParticipantView):
             {"form": WithdrawForm(initial={"code": _entry(request, self.study).get("resume_code", "")})},
         )
 
-    def post(self, request, slug: str):
+    def post_code(self, request, slug: str) -> HttpResponse:
         form = WithdrawForm(request.POST)
         if form.is_valid():
             participant = participant_withdraw(study=self.study, code=form.cleaned_data["code"])
@@ -415,7 +456,7 @@ class WithdrawView(ParticipantView):
                 _forget(request, self.study)
                 _store(request, self.study, participant=participant.pk)
                 return redirect("survey-withdrawn", slug=slug)
-            form.add_error("code", "We could not find this code for this study. Check it and try again.")
+            self.wrong_code(form)
         return self.render(self.template, {"form": form})
 
 
