@@ -1,6 +1,5 @@
 """Writes for the platform core: audit records, guarded status transitions, background jobs."""
 
-import csv
 import io
 import logging
 import time
@@ -15,6 +14,7 @@ from django.db.models import F
 from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
 
+from core.csv import SafeWriter
 from core.models import ALLOWED_TRANSITIONS, TERMINAL_STATUSES, AuditEvent, Job, Status
 
 logger = logging.getLogger(__name__)
@@ -184,7 +184,7 @@ def audit_export(job: Job, progress: JobProgress) -> dict:
     total = events.count()
     progress.update(done=0, total=total)
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = SafeWriter(buffer)
     writer.writerow(["at", "actor", "action", "object_type", "object_id", "detail"])
     for index, event in enumerate(events.iterator(chunk_size=2000), start=1):
         writer.writerow(
