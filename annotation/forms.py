@@ -17,6 +17,7 @@ from annotation.selectors.judging import personas_available
 from annotation.selectors.responses import response_sets_ready
 from annotation.services.judging import judge_endpoint_limits, judge_endpoint_with_defaults
 from annotation.services.snapshots import PAIR_STRATEGIES
+from core.parsers import json_loads_checked
 from core.roles import Role
 from criteria.models import CriteriaSet
 from criteria.selectors import criteria_sets_current
@@ -288,9 +289,11 @@ class SnapshotForm(forms.Form):
         if not text:
             return {}
         try:
-            value = json.loads(text)
+            value = json_loads_checked(text)
         except json.JSONDecodeError as exc:
             raise forms.ValidationError(f"Not valid JSON: {exc.msg}.") from exc
+        except ValueError as exc:  # parsed, but not storable (NaN, a lone surrogate, deep nesting)
+            raise forms.ValidationError(f"Not accepted: {exc}") from exc
         if not isinstance(value, dict):
             raise forms.ValidationError("Give a JSON object of criterion: weight.")
         return value

@@ -1,6 +1,5 @@
 """Writes for the platform core: audit records, guarded status transitions, background jobs."""
 
-import csv
 import io
 import logging
 import time
@@ -15,6 +14,7 @@ from django.db.models import F
 from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
 
+from core.csv import SafeWriter
 from core.models import ALLOWED_TRANSITIONS, TERMINAL_STATUSES, AuditEvent, Job, Status
 
 logger = logging.getLogger(__name__)
@@ -96,7 +96,8 @@ class JobProgress:
     """Handed to a job handler: records progress and tells it when the job was cancelled.
 
     Handlers that finish many small units call `advance()`, which writes at most every `every` units or
-    `interval_s` seconds; `update()` writes at once.
+    `interval_s` seconds; `update()` writes at once. Once a total is known the recorded count never passes
+    it: a handler that retries or over-counts units must not show 443 of 300.
     """
 
     def __init__(self, job: Job, *, every: int = 10, interval_s: float = 2.0) -> None:
@@ -104,6 +105,7 @@ class JobProgress:
         self.every = every
         self.interval_s = interval_s
         self.done = 0
+        self.total: int | None = job.progress_total or None
         self._last_write = time.monotonic()
 
     def advance(self, units: int = 1) -> None:
@@ -115,9 +117,10 @@ class JobProgress:
     def update(self, *, done: int, total: int | None = None) -> None:
         self.done = done
         self._last_write = time.monotonic()
-        fields: dict[str, Any] = {"progress_done": done}
+        fields: dict[str, Any] = {}
         if total is not None:
-            fields["progress_total"] = total
+            self.total = fields["progress_total"] = total
+        fields["progress_done"] = done if self.total is None else min(done, self.total)
         Job.objects.filter(pk=self.job.pk).update(**fields)
         if Job.objects.filter(pk=self.job.pk, status=Status.CANCELLED).exists():
             raise JobCancelled()
@@ -184,7 +187,7 @@ def audit_export(job: Job, progress: JobProgress) -> dict:
     total = events.count()
     progress.update(done=0, total=total)
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = SafeWriter(buffer)
     writer.writerow(["at", "actor", "action", "object_type", "object_id", "detail"])
     for index, event in enumerate(events.iterator(chunk_size=2000), start=1):
         writer.writerow(

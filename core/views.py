@@ -10,13 +10,12 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.generics import RetrieveAPIView
 
+from core.forms import AuditFilterForm
 from core.models import AuditEvent, Job, Status
 from core.permissions import IsResearcher
 from core.roles import Role, user_has_role
 from core.selectors import audit_events_filter
 from core.services import audit_record, job_create
-
-AUDIT_FILTERS = ("action", "actor", "object_type", "since", "until")
 
 
 class RoleRequiredMixin(AccessMixin):
@@ -41,29 +40,29 @@ class ResearcherRequiredMixin(RoleRequiredMixin):
 
 
 class AuditLogView(ResearcherRequiredMixin, TemplateView):
+    """The log, filtered by the query string; a filter that does not parse is shown as a form error."""
+
     template_name = "core/audit_log.html"
 
-    def filters(self) -> dict[str, str]:
-        return {name: self.request.GET.get(name, "").strip() for name in AUDIT_FILTERS}
-
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, form: AuditFilterForm | None = None, **kwargs):
         context = super().get_context_data(**kwargs)
-        filters = self.filters()
-        events = audit_events_filter(**{key: value for key, value in filters.items() if value})
+        form = form or AuditFilterForm(self.request.GET)
+        events = audit_events_filter(**form.filters())
         page = Paginator(events, 50).get_page(self.request.GET.get("page"))
         actions = AuditEvent.objects.order_by().values_list("action", flat=True).distinct()
-        context.update(page=page, filters=filters, actions=sorted(set(actions)))
+        # The fields keep what was typed, so a mistake can be corrected in place.
+        typed = {name: form.data.get(name, "").strip() for name in form.fields}
+        context.update(page=page, form=form, filters=typed, actions=sorted(set(actions)))
         return context
 
     def post(self, request):
-        filters = {key: value for key, value in self.filters_from(request.POST).items() if value}
+        form = AuditFilterForm(request.POST)
+        filters = form.filters()
+        if form.errors:
+            return self.render_to_response(self.get_context_data(form=form), status=400)
         job = job_create(kind="audit_export", params=filters, created_by=request.user)
         audit_record(action="audit.export", actor=request.user, obj=job, detail=filters, request=request)
         return HttpResponseRedirect(reverse("job-detail", args=[job.pk]))
-
-    @staticmethod
-    def filters_from(data) -> dict[str, str]:
-        return {name: data.get(name, "").strip() for name in AUDIT_FILTERS}
 
 
 class JobDetailView(ResearcherRequiredMixin, TemplateView):

@@ -7,11 +7,12 @@ evaluation tables name the policy runs behind each model in a column of their ow
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from collections.abc import Iterable, Sequence
 from typing import Any
+
+from core.csv import SafeWriter
 
 WIN_RATE_COLUMNS = (
     "wins",
@@ -31,7 +32,7 @@ WIN_RATE_COLUMNS = (
 
 def _csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = SafeWriter(buffer)
     writer.writerow(header)
     for row in rows:
         writer.writerow(["" if value is None else value for value in row])

@@ -94,7 +94,7 @@ class RunEventsApi(ListAPIView):
     def get_queryset(self):
         run = get_object_or_404(TrainingRun, pk=self.kwargs["pk"])
         raw = self.request.query_params.get("after", "-1")
-        after = int(raw) if raw.lstrip("-").isdigit() and len(raw) < 12 else -1
+        after = int(raw) if raw.lstrip("-").isdecimal() and len(raw) < 12 else -1
         return run_events(run=run, after_step=after)[:5000]
 
 

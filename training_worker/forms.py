@@ -1,11 +1,13 @@
 """The researcher's launch form; it only gathers input, training_worker.launch decides what may run."""
 
 import json
+import math
 
 from django import forms
 
 from annotation.models import DatasetSnapshot
 from core.models import Status
+from core.parsers import json_loads_checked
 from criteria.models import Criterion
 from survey_app.models import ObjectiveWeightSet
 from training_worker.launch import METHOD_FIELDS, TRAINING_METHODS, LaunchRequest
@@ -157,9 +159,11 @@ class RunLaunchForm(forms.Form):
         if not raw:
             return {}
         try:
-            value = json.loads(raw)
+            value = json_loads_checked(raw)
         except json.JSONDecodeError as exc:
             raise forms.ValidationError(f"Not valid JSON: {exc.msg}.") from exc
+        except ValueError as exc:  # parsed, but not storable (NaN, a lone surrogate, deep nesting)
+            raise forms.ValidationError(f"Not accepted: {exc}") from exc
         if not isinstance(value, dict) or not all(isinstance(v, int | float) for v in value.values()):
             raise forms.ValidationError('Give an object of numbers, e.g. {"empathy": 0.6, "safety": 0.4}.')
         return {str(key): float(number) for key, number in value.items()}
@@ -169,9 +173,12 @@ class RunLaunchForm(forms.Form):
         if not raw:
             return None
         try:
-            return [float(part) for part in raw.split(",")]
+            numbers = [float(part) for part in raw.split(",")]
         except ValueError as exc:
             raise forms.ValidationError("Give numbers separated by commas.") from exc
+        if not all(math.isfinite(number) for number in numbers):
+            raise forms.ValidationError("Give finite numbers (not nan or inf).")
+        return numbers
 
     def _weights(self, criteria: list[str]) -> dict[str, float]:
         """Entered weights win; else the chosen survey weight set, restricted to the criteria in play."""

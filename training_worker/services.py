@@ -4,6 +4,7 @@ import hashlib
 import logging
 import secrets
 from datetime import timedelta
+from http import HTTPStatus
 from typing import Any
 
 from celery import current_app
@@ -28,6 +29,19 @@ GPU_TRAIN_TASK = f"{GPU_TASK_PREFIX}train_run"
 
 class RunConflict(ConflictError):
     """The post contradicts what the run already recorded (a different result, a changed artifact)."""
+
+
+class ArtifactTooLarge(ApplicationError):
+    """The artifact is bigger than settings.ARTIFACT_MAX_BYTES; nothing was stored."""
+
+    status = HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+
+
+def artifact_size_check(*, size: int) -> None:
+    """Refuse an artifact over the configured limit (the view also calls this with the body's length)."""
+    if size > settings.ARTIFACT_MAX_BYTES:
+        message = f"Artifacts are limited to {settings.ARTIFACT_MAX_BYTES} bytes; this one has {size}."
+        raise ArtifactTooLarge(message, {"file": message})
 
 
 class ArtifactHashMismatch(ApplicationError):
@@ -152,6 +166,7 @@ def run_artifact_store(
     *, run: TrainingRun, name: str, upload: UploadedFile, sha256: str
 ) -> tuple[RunArtifact, bool]:
     """Keep an uploaded artifact: the same bytes again are a no-op; new bytes under an old name conflict."""
+    artifact_size_check(size=upload.size)
     actual = _sha256_of(upload)
     if actual != sha256:
         message = f"sha256 mismatch: body hashes to {actual}."
@@ -185,6 +200,9 @@ def run_result_record(
             if locked.status == Status.CANCELLED and status == Status.CANCELLED:
                 return locked, False
             raise RunConflict(f"Run {run.pk} already ended as {locked.status}.")
+        if locked.status != Status.RUNNING:
+            # A result for a run no worker claimed would record an outcome nothing produced.
+            raise RunConflict(f"Run {run.pk} is {locked.status}: claim it before posting a result.")
         status_transition(
             model=TrainingRun, pk=run.pk, to=status, result=metrics, error=error, code_version=code_version
         )

@@ -4,7 +4,7 @@ from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -12,6 +12,7 @@ from core.api import StrictSerializer
 from core.models import Status
 from training_worker.models import TrainingRun
 from training_worker.services import (
+    artifact_size_check,
     run_artifact_store,
     run_event_record,
     run_result_record,
@@ -21,6 +22,7 @@ from training_worker.worker_auth import IsWorkerForThisRun, RunTokenAuthenticati
 
 MAX_METRICS_KEYS = 200
 MAX_STEP = 2**31 - 1  # PositiveIntegerField range
+MULTIPART_OVERHEAD = 64 * 1024  # boundaries, part headers and the name and sha256 fields of an upload
 
 
 def _validate_metrics(value: dict) -> dict:
@@ -30,6 +32,17 @@ def _validate_metrics(value: dict) -> dict:
         if not isinstance(number, int | float | str | bool | None) or len(str(key)) > 100:
             raise serializers.ValidationError(f"Metric {key!r} must be a scalar with a short name.")
     return value
+
+
+def _declared_length(request) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
+
+
+# The body of a refusal that names no field (409 conflict, 413 too large).
+DETAIL = inline_serializer("Detail", {"detail": serializers.CharField()})
 
 
 class WorkerApi(APIView):
@@ -95,7 +108,7 @@ class RunStartApi(WorkerApi):
         request=None,
         responses={
             200: RunSpecSerializer,
-            409: inline_serializer("Conflict", {"detail": serializers.CharField()}),
+            409: DETAIL,
         },
         summary="Claim the run (a redelivered task resumes it)",
     )
@@ -144,9 +157,13 @@ class RunArtifactApi(WorkerApi):
     parser_classes = [MultiPartParser, FormParser]
 
     @extend_schema(
-        request=ArtifactInSerializer, responses={200: ArtifactOutSerializer, 201: ArtifactOutSerializer}
+        request=ArtifactInSerializer,
+        responses={200: ArtifactOutSerializer, 201: ArtifactOutSerializer, 409: DETAIL, 413: DETAIL},
     )
     def post(self, request, run_id: int):
+        # Refused from the declared length before the body is parsed (and spooled to disk); the service
+        # checks the file's own size after, the length of a multipart body being only an upper bound.
+        artifact_size_check(size=max(0, _declared_length(request) - MULTIPART_OVERHEAD))
         serializer = ArtifactInSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -171,10 +188,12 @@ class ResultOutSerializer(serializers.Serializer):
 
 
 class RunResultApi(WorkerApi):
-    parser_classes = [JSONParser]
     accepts_ended_runs = True  # a worker that lost the response may replay its result
 
-    @extend_schema(request=ResultInSerializer, responses={200: ResultOutSerializer, 201: ResultOutSerializer})
+    @extend_schema(
+        request=ResultInSerializer,
+        responses={200: ResultOutSerializer, 201: ResultOutSerializer, 409: DETAIL},
+    )
     def post(self, request, run_id: int):
         serializer = ResultInSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -162,7 +162,7 @@ class EvaluationFigureView(ResearcherRequiredMixin, View):
         elif name == "bars":
             pairs = results.get("pairs", [])
             index = request.GET.get("pair", "0")
-            if not index.isdigit() or int(index) >= len(pairs):
+            if not index.isdecimal() or int(index) >= len(pairs):
                 raise Http404("No such model pair.")
             pair = pairs[int(index)]
             content = figures.win_rate_bars_figure(

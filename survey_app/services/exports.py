@@ -6,7 +6,6 @@ demographic categories chosen by 1-10 respondents are suppressed. Withdrawn part
 left, so they are in no export made after their withdrawal.
 """
 
-import csv
 import io
 import zipfile
 from collections import Counter
@@ -16,6 +15,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.base import ContentFile
 from django.db import transaction
 
+from core.csv import SafeDictWriter, SafeWriter
 from core.models import Job
 from core.services import JobProgress, audit_record, job_create, job_handler
 from survey_app import instrument as keys
@@ -214,11 +214,11 @@ def survey_export(job: Job, progress: JobProgress) -> dict:
     suppressed = [] if job.params.get("keep_small_cells") else _suppress_small_cells(rows, variables)
     columns = [name for name, _, _ in META_VARIABLES] + [variable.name for variable in variables]
     data = io.StringIO()
-    writer = csv.DictWriter(data, fieldnames=columns)
+    writer = SafeDictWriter(data, fieldnames=columns)
     writer.writeheader()
     writer.writerows(rows)
     dictionary = io.StringIO()
-    csv.writer(dictionary).writerows(
+    SafeWriter(dictionary).writerows(
         [
             ["variable", "label", "type", "choices", "instrument_version"],
             *_dictionary(variables, items, {c.key: c.name for c in criteria}),

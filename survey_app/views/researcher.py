@@ -8,7 +8,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
-from django.views.generic import TemplateView
+from django.views.generic import TemplateView, View
 
 from core.forms import form_add_application_error
 from core.services import audit_record
@@ -54,13 +54,21 @@ from survey_app.services.studies import (
 )
 
 
-class SurveyResearcherView(ResearcherRequiredMixin, TemplateView):
-    """A researcher page of the survey; pages under a study's URL find it with `study()`."""
+class StudyFromUrlMixin:
+    """Views under a study's URL find it with `study()`."""
 
     def study(self) -> Study:
         return get_object_or_404(
             Study.objects.select_related("criteria_set", "consent"), slug=self.kwargs["slug"]
         )
+
+
+class SurveyResearcherView(StudyFromUrlMixin, ResearcherRequiredMixin, TemplateView):
+    """A researcher page of the survey."""
+
+
+class SurveyResearcherAction(StudyFromUrlMixin, ResearcherRequiredMixin, View):
+    """A researcher's form post with no page of its own: a GET is a 405."""
 
 
 class StudyListView(SurveyResearcherView):
@@ -112,7 +120,7 @@ class StudyEditView(SurveyResearcherView):
         return redirect("survey-study-detail", slug=study.slug)
 
 
-class StudyStatusView(SurveyResearcherView):
+class StudyStatusView(SurveyResearcherAction):
     def post(self, request, slug: str):
         study = self.study()
         form = StudyStatusForm(request.POST)
@@ -165,7 +173,7 @@ class StudyDashboardView(SurveyResearcherView):
         return context
 
 
-class StudyExportView(SurveyResearcherView):
+class StudyExportView(SurveyResearcherAction):
     def post(self, request, slug: str):
         study = self.study()
         form = ExportForm(request.POST)
@@ -179,7 +187,7 @@ class StudyExportView(SurveyResearcherView):
         return HttpResponseRedirect(reverse("job-detail", args=[job.pk]))
 
 
-class SafetyFlagReviewView(SurveyResearcherView):
+class SafetyFlagReviewView(SurveyResearcherAction):
     def post(self, request, slug: str, pk: int):
         flag = get_object_or_404(SafetyFlag, pk=pk, participant__study__slug=slug)
         form = FlagReviewForm(request.POST)

@@ -1,5 +1,7 @@
 """Property-based API fuzzing from the OpenAPI schema, in process: no server errors, no ignored auth."""
 
+import re
+
 import pytest
 import schemathesis
 from django.contrib.auth import SESSION_KEY
@@ -7,6 +9,7 @@ from django.core import signals
 from django.db import close_old_connections
 from django.utils.crypto import get_random_string
 from hypothesis import HealthCheck, settings
+from rest_framework.test import APIClient
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import ignored_auth
 
@@ -65,3 +68,42 @@ def test_api_never_errors_and_enforces_auth(case, credentials):
         headers.pop("Authorization")
         headers["Cookie"] = "; ".join(f"{name}={value}" for name, value in credentials["cookies"].items())
     case.call_and_validate(headers=headers, checks=[not_a_server_error, ignored_auth])
+
+
+UNSTORABLE_BODIES = [
+    "[" * 100_000 + "]" * 100_000,
+    '{"a": "\\u0000"}',
+    '{"a": NaN}',
+    '{"a": 1e400}',
+    '{"a": "\\ud800"}',
+    '{"\\udfff": 1}',
+]
+
+
+def _json_post_operations() -> list[str]:
+    return sorted(
+        path
+        for path, operations in schema.raw_schema["paths"].items()
+        if "application/json" in operations.get("post", {}).get("requestBody", {}).get("content", {})
+    )
+
+
+def test_json_post_operations_are_found():
+    operations = set(_json_post_operations())
+    assert {"/api/worker/runs/{run_id}/events/", "/api/clinician/items/{token}/ratings/"} <= operations
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", _json_post_operations())
+def test_unstorable_json_is_never_a_server_error(path, researcher):
+    run = TrainingRunFactory()
+    status_transition(model=TrainingRun, pk=run.pk, to=Status.QUEUED)
+    client = APIClient()
+    if path.startswith("/api/worker/"):
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {run_token_issue(run=run)}")
+    else:
+        client.force_login(researcher)
+    url = re.sub(r"\{(\w+)\}", lambda match: str(run.pk) if match.group(1) == "run_id" else "1", path)
+    for body in UNSTORABLE_BODIES:
+        response = client.post(url, body, content_type="application/json")
+        assert response.status_code < 500, (url, body[:20], response.content[:300])

@@ -62,3 +62,34 @@ def test_export_creates_a_job_whose_csv_holds_the_filtered_events(
     body = b"".join(client.get(f"/jobs/{job.pk}/download/").streaming_content).decode()
     assert "snapshot.export" in body and "run.launch" not in body
     assert AuditEvent.objects.filter(action="audit.export").exists()
+
+
+@pytest.mark.parametrize("value", ["notadate", "2024-13-45T00:00", "2024-02-30"])
+def test_a_date_filter_that_does_not_parse_is_a_form_error(researcher, value):
+    audit_record(action="snapshot.export", actor=researcher)
+    client = Client()
+    client.force_login(researcher)
+    response = client.get("/audit/", {"since": value})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert 'role="alert"' in page and "Since: Enter a valid date/time." in page
+    assert "snapshot.export" in page and f'value="{value}"' in page  # the other filters still apply
+
+
+def test_an_export_with_a_bad_filter_is_refused_with_the_error(researcher):
+    client = Client()
+    client.force_login(researcher)
+    response = client.post("/audit/", {"until": "yesterday", "actor": "a\x00b"})
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "Until: Enter a valid date/time." in page and "Null characters are not allowed." in page
+    assert not Job.objects.filter(kind="audit_export").exists()
+
+
+def test_valid_date_filters_select_events(researcher):
+    audit_record(action="snapshot.export", actor=researcher)
+    client = Client()
+    client.force_login(researcher)
+    since = client.get("/audit/", {"since": "2000-01-01T00:00"}).content.decode()
+    until = client.get("/audit/", {"until": "2000-01-01T00:00"}).content.decode()
+    assert "<td>snapshot.export</td>" in since and "<td>snapshot.export</td>" not in until

@@ -3,7 +3,7 @@
 import pytest
 
 from core.models import Job, Status
-from core.services import job_create, job_run, status_transition
+from core.services import JobProgress, job_create, job_run, status_transition
 
 pytestmark = pytest.mark.django_db
 
@@ -60,3 +60,19 @@ def test_a_failing_handler_records_the_failure(django_capture_on_commit_callback
         del JOB_HANDLERS["explode"]
     job.refresh_from_db()
     assert job.status == Status.FAILED and "disk full" in job.error
+
+
+def test_progress_never_passes_a_known_total():
+    job = Job.objects.create(kind="audit_export")
+    progress = JobProgress(job, every=1)
+    progress.update(done=5)  # no total yet: recorded as given
+    job.refresh_from_db()
+    assert (job.progress_done, job.progress_total) == (5, 0)
+    progress.update(done=0, total=300)
+    for _ in range(443):
+        progress.advance()
+    job.refresh_from_db()
+    assert (job.progress_done, job.progress_total, job.progress_percent) == (300, 300, 100)
+    JobProgress(job).update(done=301)  # a second handle reads the total recorded before
+    job.refresh_from_db()
+    assert job.progress_done == 300

@@ -106,10 +106,9 @@ def test_figures_name_their_sources_in_svg_text_and_png_metadata(client, researc
     for expected in _provenance_strings(evaluation):
         assert expected in image.info["Description"], expected
     assert AuditEvent.objects.filter(action="evaluation.export").count() == 1  # inline views are not exports
-    assert (
-        client.get(reverse("evaluation-figure", args=[evaluation.pk, "bars", "png"]) + "?pair=9").status_code
-        == 404
-    )
+    for pair in ("9", "\u00b2"):  # out of range; a digit int() cannot read
+        bars = reverse("evaluation-figure", args=[evaluation.pk, "bars", "png"])
+        assert client.get(bars, {"pair": pair}).status_code == 404
     assert client.get(reverse("evaluation-figure", args=[evaluation.pk, "pareto", "gif"])).status_code == 404
 
 

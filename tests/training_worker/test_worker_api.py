@@ -8,7 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from core.models import Status
+from core.models import AuditEvent, Status
 from core.services import status_transition
 from tests.factories import TrainingRunFactory
 from training_worker.models import RunArtifact, RunEvent, RunToken, TrainingRun
@@ -140,3 +140,33 @@ def test_cancelled_run_refuses_worker_posts(researcher):
     assert response.status_code == 403 and "ended" in response.json()["detail"]
     cancelled = client.post(f"/api/worker/runs/{run.pk}/result/", {"status": "cancelled"}, format="json")
     assert cancelled.status_code == 200
+
+
+def test_result_for_a_run_never_started_conflicts_and_records_nothing():
+    run, token = queued_run_with_token()
+    result = {"status": "succeeded", "metrics": {"eval_accuracy": 0.93}}
+    response = worker(token).post(f"/api/worker/runs/{run.pk}/result/", result, format="json")
+    assert response.status_code == 409 and "claim it" in response.json()["detail"]
+    run.refresh_from_db()
+    assert run.status == Status.QUEUED and run.result == {}
+    assert not AuditEvent.objects.filter(action="training_run.succeeded").exists()
+
+
+def test_artifact_over_the_size_limit_is_refused(settings):
+    settings.ARTIFACT_MAX_BYTES = 1000
+    run, token = queued_run_with_token()
+    client = worker(token)
+    client.post(f"/api/worker/runs/{run.pk}/start/")
+
+    def upload(content: bytes):
+        file = SimpleUploadedFile("adapter.safetensors", content)
+        sha = hashlib.sha256(content).hexdigest()
+        return client.post(
+            f"/api/worker/runs/{run.pk}/artifacts/", {"name": "adapter", "sha256": sha, "file": file}
+        )
+
+    for size in (1001, 200_000):  # refused by the file's size, and by the body's declared length
+        response = upload(b"x" * size)
+        assert response.status_code == 413 and "limited to 1000 bytes" in response.json()["detail"]
+    assert not RunArtifact.objects.exists()
+    assert upload(b"x" * 1000).status_code == 201
