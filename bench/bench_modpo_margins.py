@@ -15,8 +15,11 @@ beside the repository when present (questions with the most answers first), else
 candidates. Reward models are the pretrained MiniLM with a fresh scalar head per criterion (training does
 not change cost), saved as reward-model artifacts with `--max-length` (default 512, a reward run's default).
 
-    .venv/bin/python bench/bench_modpo_margins.py [--pairs 192] [--margin-models 1 5] [--strategy top_vs_rest]
-        [--batch-size 64] [--max-length 512] [--precision auto] [--seed 0]
+On a CPU shared with other work, `--threads 1` gives steadier figures: with more threads than free cores,
+every small operation waits for a descheduled thread, which slows the per-pair loop far more than the batches.
+
+    .venv/bin/python bench/bench_modpo_margins.py [--pairs 96] [--margin-models 1 5] [--strategy top_vs_rest]
+        [--batch-size 64] [--max-length 512] [--precision auto] [--threads N] [--seed 0]
 """
 
 from __future__ import annotations
@@ -228,7 +231,7 @@ def warm_up(config: MODPORunConfig, snapshot: Snapshot) -> None:
 
 def run(
     *,
-    n_pairs: int = 192,
+    n_pairs: int = 96,
     margin_models: Sequence[int] = (1, 5),
     strategy: str = "top_vs_rest",
     batch_size: int = 64,
@@ -261,7 +264,10 @@ def run(
             f"`{PRIMARY}` pairs ({strategy}, {len(pairs) / n_questions:.1f} a question), {distinct} distinct "
             f"(prompt, response) texts: each in {2 * len(pairs) / distinct:.2f} pair slots on average"
         )
-        print(f"reward models: MiniLM, max_length {max_length}; margin_batch_size {batch_size}")
+        print(
+            f"reward models: MiniLM, max_length {max_length}; margin_batch_size {batch_size}; "
+            f"torch threads {torch.get_num_threads()}"
+        )
         for count in margin_models:
             config = MODPORunConfig(
                 base_model="(not loaded: margins only)",
@@ -293,14 +299,17 @@ def run(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pairs", type=int, default=192, help="pairs of the primary criterion (about)")
+    parser.add_argument("--pairs", type=int, default=96, help="pairs of the primary criterion (at most)")
     parser.add_argument("--margin-models", type=int, nargs="+", default=[1, 5])
     parser.add_argument("--strategy", choices=STRATEGIES, default="top_vs_rest")
     parser.add_argument("--batch-size", type=int, default=64, help="the run config's margin_batch_size")
     parser.add_argument("--max-length", type=int, default=512, help="the reward models' token limit")
     parser.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto")
+    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's own choice)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
     # The fresh scalar heads are intended: the load report and progress bars would bury the figures.
     transformers_logging.set_verbosity_error()
     transformers_logging.disable_progress_bar()
