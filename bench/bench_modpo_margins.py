@@ -6,7 +6,8 @@ hardware resolved as a run resolves it. It runs once with one margin reward mode
 and once with five (MODPO Survey: the other five therapeutic criteria). The baseline loads the same reward
 models the same way, then loops over the same pairs: one forward per pair and reward model (its chosen and
 rejected response padded together), no deduplication, no sorting. Both are timed whole, reward-model loading
-included. Printed: pairs/s of each, their ratio and the largest absolute difference between the margins.
+included. Printed: pairs/s of each (wall clock; the process's CPU seconds beside them), their ratio and the
+largest absolute difference between the margins.
 
 Pairs mimic the study: up to five candidate responses per question, ranked at random per criterion, several
 pairs per question (`--strategy`; default `top_vs_rest`, best against each other response), so a response
@@ -193,15 +194,15 @@ def compare(config: MODPORunConfig, snapshot: Snapshot) -> dict[str, Any]:
     """Time `run_modpo`'s margin step and the per-pair loop on one config; both load their reward models."""
     # As `run_modpo` resolves it (through `load_policy`) before computing margins.
     hardware = resolve_hardware(config.precision, load_in_4bit=config.load_in_4bit)
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     result = modpo_margins(config, snapshot, hardware=hardware)
-    fast_seconds = time.perf_counter() - start
+    fast_seconds, fast_cpu = time.perf_counter() - start, time.process_time() - cpu_start
 
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     scorers = load_margin_scorers(config, config.resolved_weights(snapshot), hardware=hardware)
     pairs = [*snapshot.pairs(config.criterion, "train"), *snapshot.pairs(config.criterion, "test")]
     looped = per_pair_margins(pairs, scorers)
-    loop_seconds = time.perf_counter() - start
+    loop_seconds, loop_cpu = time.perf_counter() - start, time.process_time() - cpu_start
     del scorers
 
     margins = result.report.margins
@@ -213,8 +214,10 @@ def compare(config: MODPORunConfig, snapshot: Snapshot) -> dict[str, Any]:
         "device": hardware.device,
         "fast_pairs_per_s": len(margins) / fast_seconds,
         "fast_seconds": fast_seconds,
+        "fast_cpu_seconds": fast_cpu,
         "per_pair_pairs_per_s": len(pairs) / loop_seconds,
         "per_pair_seconds": loop_seconds,
+        "per_pair_cpu_seconds": loop_cpu,
         "speedup": loop_seconds / fast_seconds,
         "max_abs_margin_difference": max(abs(a - b) for a, b in zip(margins, looped, strict=True)),
     }
@@ -284,11 +287,11 @@ def run(
             print(f"\n{count} margin reward model(s) ({names}), {result['precision']} on {result['device']}:")
             print(
                 f"  run_modpo's precompute (modpo_margins): {result['fast_pairs_per_s']:8.1f} pairs/s "
-                f"({result['fast_seconds']:.2f} s)"
+                f"({result['fast_seconds']:.2f} s; CPU {result['fast_cpu_seconds']:.2f} s)"
             )
             print(
                 f"  per-pair loop:                          {result['per_pair_pairs_per_s']:8.1f} pairs/s "
-                f"({result['per_pair_seconds']:.2f} s)"
+                f"({result['per_pair_seconds']:.2f} s; CPU {result['per_pair_cpu_seconds']:.2f} s)"
             )
             print(
                 f"  speed-up: {result['speedup']:.2f}x   "

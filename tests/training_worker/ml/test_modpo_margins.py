@@ -18,7 +18,13 @@ from training_worker.ml.margins import (
     modpo_margins,
 )
 from training_worker.ml.runtime import Hardware, load_tokenizer, resolve_hardware
-from training_worker.ml.scoring import RewardScorer, score_pair_texts, tokenizer_fingerprint
+from training_worker.ml.scoring import (
+    BATCH_LENGTH_SPREAD,
+    RewardScorer,
+    length_batches,
+    score_pair_texts,
+    tokenizer_fingerprint,
+)
 from training_worker.ml.snapshot import PreferencePair, load_snapshot
 
 CPU_FP32 = Hardware(device="cpu", precision="fp32", quantization=None)
@@ -193,3 +199,22 @@ def test_tokenizer_fingerprint_ignores_call_state_and_tells_tokenizers_apart(
     scorer.encode(["a question"], ["an answer " * 100])  # sets the backend's truncation for the call
     assert tokenizer_fingerprint(scorer.tokenizer) == before is not None
     assert tokenizer_fingerprint(load_tokenizer(tiny_lm)) not in (None, before)
+
+
+def test_length_batches_hold_similar_lengths_and_every_text_once() -> None:
+    rng = random.Random(1)
+    # Like counselling answers: many short and middling texts, a sparse long tail, a block cut at the limit.
+    lengths = [rng.randint(48, 300) for _ in range(150)] + [rng.randint(300, 511) for _ in range(20)]
+    lengths += [512] * 30
+    batches = length_batches(lengths, batch_size=16)
+    assert sorted(i for batch in batches for i in batch) == list(range(len(lengths)))
+    assert all(1 <= len(batch) <= 16 for batch in batches)
+    spans = [[lengths[i] for i in batch] for batch in batches]
+    assert all(max(span) <= BATCH_LENGTH_SPREAD * min(span) for span in spans)
+    assert [min(span) for span in spans] == sorted(min(span) for span in spans)
+    padded = sum(max(span) * len(span) for span in spans)
+    assert padded < 1.1 * sum(lengths)
+    # The 30 texts cut at the token limit share one length, so they fill whole batches, not 30 small ones.
+    assert sum(512 in span for span in spans) <= 3
+    with pytest.raises(ValueError, match="batch_size must be at least 1"):
+        length_batches(lengths, batch_size=0)
