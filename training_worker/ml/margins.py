@@ -7,8 +7,8 @@ Its cost follows the distinct texts and the reward models, not the pairs:
   several pairs per question, each response recurs);
 - texts are tokenised once per distinct tokenizer and token limit: reward models fine-tuned from one backbone
   share both;
-- `RewardScorer.score_encoded` runs length-sorted batches of `margin_batch_size` texts, each padded to its own
-  longest text, under inference mode;
+- `RewardScorer.score_encoded` runs batches of at most `margin_batch_size` texts of similar length
+  (`length_batches`), each padded to its own longest text, under inference mode;
 - the reward models run in bf16 when the run's precision is bf16 (`precision: auto` on a CUDA GPU that
   supports it), else in fp32, which on a CPU is the default.
 
