@@ -377,8 +377,8 @@ def main() -> int:
     print("\n== Margin precomputation ==")
     bench_modpo_margins.run(
         n_pairs=64 if args.dry_run else 2048,
-        n_models=1 if args.dry_run else 2,
-        dtype_name="bfloat16" if precision == "bf16" else "float32",
+        margin_models=(1,) if args.dry_run else (1, 5),
+        precision=precision,
         batch_size=64 if args.dry_run else 256,
         max_length=128 if args.dry_run else 512,
         seed=0,

@@ -18,8 +18,7 @@ the study's original MODPO trainer train plain DPO), so the trainer carries it w
 from __future__ import annotations
 
 import contextlib
-import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,10 +35,10 @@ from .dpo import (
     train_preference_policy,
     with_extra_columns,
 )
+from .margins import modpo_margins, write_margins
 from .policy import PolicySetup
 from .runtime import lora_config, read_artifact_metadata
-from .scoring import RewardScorer, score_pairs
-from .snapshot import PreferencePair, Snapshot, preference_dataset
+from .snapshot import Snapshot, preference_dataset
 
 
 @dataclass
@@ -140,52 +139,6 @@ def check_margin_reward_models(config: MODPORunConfig, snapshot: Snapshot) -> No
             )
 
 
-@dataclass
-class MarginReport:
-    """Margins for a list of pairs, with per-reward-model diagnostics."""
-
-    margins: list[float]
-    unique_texts: int
-    per_model: dict[str, dict[str, float]]
-
-
-def compute_margins(
-    pairs: Sequence[PreferencePair],
-    reward_models: Sequence[tuple[str, RewardScorer, float]],
-    *,
-    batch_size: int = 64,
-) -> MarginReport:
-    """sum_j w_j (r_j(x, y_w) - r_j(x, y_l)) per pair; each (prompt, response) is scored once per model.
-
-    `reward_models` holds (criterion, scorer, weight w_j). Scores are combined in float64 so the margin does
-    not depend on the order of the reward models.
-    """
-    margins = torch.zeros(len(pairs), dtype=torch.float64)
-    per_model: dict[str, dict[str, float]] = {}
-    for criterion, scorer, weight in reward_models:
-        chosen, rejected = score_pairs(scorer, pairs, batch_size=batch_size)
-        difference = chosen.double() - rejected.double()
-        margins += weight * difference
-        per_model[criterion] = {
-            "weight": weight,
-            "mean_reward_difference": float(difference.mean()) if len(pairs) else 0.0,
-            "agreement_with_primary_preference": float((difference > 0).double().mean())
-            if len(pairs)
-            else 0.0,
-        }
-    unique_texts = len({(p.prompt, r) for p in pairs for r in (p.chosen, p.rejected)})
-    return MarginReport(margins=margins.tolist(), unique_texts=unique_texts, per_model=per_model)
-
-
-def write_margins(path: Path, pairs: Sequence[PreferencePair], margins: Sequence[float]) -> None:
-    """Keep the margins the policy was trained with, one line per pair, for audit and analysis."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8") as handle:
-        for pair, margin in zip(pairs, margins, strict=True):
-            record = {"question_id": pair.question_id, "split": pair.split, "margin": margin}
-            handle.write(json.dumps(record) + "\n")
-
-
 def run_modpo(
     config: MODPORunConfig,
     snapshot_dir: str | Path,
@@ -196,17 +149,9 @@ def run_modpo(
 
     def build(snapshot: Snapshot, policy: PolicySetup, out: Path) -> PreferenceRunPlan:
         weights = config.resolved_weights(snapshot)
-        train_pairs = snapshot.pairs(config.criterion, "train")
-        test_pairs = snapshot.pairs(config.criterion, "test")
-        scorers = [
-            (spec.criterion, RewardScorer(spec.path), weights[spec.criterion])
-            for spec in config.margin_reward_models
-        ]
-        # One pass over train and test pairs together: they share no texts, but it halves the batching tail.
-        report = compute_margins([*train_pairs, *test_pairs], scorers, batch_size=config.margin_batch_size)
-        del scorers  # the reward models are not needed during policy training
-        train_margins = report.margins[: len(train_pairs)]
-        test_margins = report.margins[len(train_pairs) :]
+        margins = modpo_margins(config, snapshot, hardware=policy.hardware)
+        train_pairs, test_pairs, report = margins.train_pairs, margins.test_pairs, margins.report
+        train_margins, test_margins = margins.train_margins, margins.test_margins
         margins_path = out / "margins.jsonl"
         write_margins(margins_path, [*train_pairs, *test_pairs], report.margins)
         train = preference_dataset(train_pairs, conversational=policy.conversational)

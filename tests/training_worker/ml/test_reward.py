@@ -10,9 +10,8 @@ import pytest
 import torch
 
 from training_worker.ml.configs import ConfigFieldError, RewardRunConfig
-from training_worker.ml.modpo import compute_margins
 from training_worker.ml.reward import run_reward
-from training_worker.ml.scoring import EncodedTexts, RewardScorer, pairwise_accuracy, score_pairs
+from training_worker.ml.scoring import RewardScorer, pairwise_accuracy
 from training_worker.ml.snapshot import load_snapshot
 from training_worker.ml.tiny_models import minilm_path
 from training_worker.ml.toy_data import write_toy_snapshot
@@ -125,40 +124,3 @@ def test_scores_do_not_depend_on_batching(safety_reward_model: Path, snapshot_di
 def test_tiny_reward_model_learned_its_criterion(safety_reward_model: Path, snapshot_dir: Path) -> None:
     pairs = load_snapshot(snapshot_dir).pairs("safety", "test")
     assert pairwise_accuracy(RewardScorer(safety_reward_model), pairs) >= 0.75
-
-
-def test_margins_score_each_text_once_and_match_a_per_pair_loop(
-    safety_reward_model: Path, snapshot_dir: Path
-) -> None:
-    """Pairs of several criteria share responses; each distinct text is scored once per reward model."""
-    snapshot = load_snapshot(snapshot_dir)
-    pairs = [
-        pair for criterion in ("empathy", "trust_rapport", "overall") for pair in snapshot.pairs(criterion)
-    ]
-    scorer = RewardScorer(safety_reward_model)
-    scored: list[int] = []
-    original_score = scorer.score
-    original_score_encoded = scorer.score_encoded
-
-    def counting_score(encoded: EncodedTexts, *, batch_size: int = 64) -> torch.Tensor:
-        scored.append(len(encoded.input_ids))
-        return original_score_encoded(encoded, batch_size=batch_size)
-
-    scorer.score_encoded = counting_score  # type: ignore[method-assign]
-    # The same scorer twice with weights summing to 0.4 must equal 0.4 x one reward difference.
-    report = compute_margins(pairs, [("safety", scorer, 0.25), ("safety_again", scorer, 0.15)], batch_size=16)
-    distinct = len({(p.prompt, text) for p in pairs for text in (p.chosen, p.rejected)})
-    assert distinct < 2 * len(pairs)
-    assert scored == [distinct, distinct]
-    assert report.unique_texts == distinct
-
-    expected = []
-    for pair in pairs:
-        chosen = original_score([pair.prompt], [pair.chosen], batch_size=1)
-        rejected = original_score([pair.prompt], [pair.rejected], batch_size=1)
-        expected.append(0.4 * float(chosen - rejected))
-    assert report.margins == pytest.approx(expected, abs=1e-5)
-    chosen, rejected = score_pairs(scorer, pairs)
-    assert report.per_model["safety"]["mean_reward_difference"] == pytest.approx(
-        float((chosen - rejected).mean())
-    )
