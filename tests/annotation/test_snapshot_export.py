@@ -1,0 +1,296 @@
+"""The export's bytes are pinned: a fixed dataset (explicit ids, fixed pseudonym key) always freezes to the
+same content hash, so a change in how the export is produced can never silently change what it produces.
+
+The dataset covers what the exporter treats specially: two judge jobs and a human campaign with ties, a
+question with K=4 responses and one with a single response (not rankable), invalid rank vectors (wrong
+length, out of range, a tie without ties allowed), a judgement without one criterion, one with no ranks,
+an extra criterion key, failed judgements, skipped and pending human tasks, non-ASCII text and free text.
+"""
+
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from django.contrib.auth import get_user_model
+
+from annotation.exports import ExportSpec, export_snapshot_directory
+from annotation.models import (
+    CandidateResponse,
+    HumanRanking,
+    JudgeJob,
+    Judgement,
+    JudgePersona,
+    Question,
+    QuestionBank,
+    RankingCampaign,
+    RankingTask,
+    ResponseSet,
+)
+from criteria.models import CriteriaSet, Criterion
+
+pytestmark = pytest.mark.django_db
+
+BASE = 970_000  # explicit primary keys far above what the sequences reach in a test run
+CRITERIA = ("empathy", "safety", "clarity")
+QUESTIONS = [  # (external id, text, split, number of responses)
+    ("p1", "I feel so alone since I moved — nobody here knows me.", "train", 5),
+    ("p2", 'My exams start on Monday and I "cannot" sleep.\nWhat do I do?', "test", 5),
+    ("p3", "Je me sens épuisée depuis des mois 😔", "train", 5),
+    ("p4", "Since my father died nothing feels enjoyable.", "train", 5),
+    ("p5", "I keep snapping at my children.", "test", 4),
+    ("p6", "My partner checks my phone every night.", "train", 5),
+    ("p7", "Only one answer was written for this one.", "train", 1),
+]
+ROTATIONS = [[1, 2, 3, 4, 5], [2, 1, 3, 5, 4], [1, 3, 2, 4, 5], [3, 1, 2, 5, 4]]
+
+
+def _ranks(persona: int, question: int, k: int) -> dict:
+    base = ROTATIONS[(persona + question) % len(ROTATIONS)]
+    ranks = [r for r in base if r <= k] if k < 5 else base
+    return {"empathy": ranks, "safety": ranks[::-1], "clarity": ranks[1:] + ranks[:1]}
+
+
+# (persona, question external id) -> stored ranks replacing the rotation: the cases the exporter must survive
+SPECIAL_RANKS = {
+    (1, "p2"): {"empathy": [1, 2, 3, 4], "safety": [5, 4, 3, 2, 1], "clarity": [2, 1, 3, 4, 5]},
+    (2, "p3"): {"empathy": [1, 2, 3, 4, 5], "safety": [1, 1, 3, 4, 5], "clarity": [1, 2, 3, 4, 5]},
+    (3, "p4"): {"empathy": [0, 2, 3, 4, 9], "safety": [5, 4, 3, 2, 1], "clarity": [1, 2, 3, 4, 5]},
+    (2, "p5"): {"empathy": [4, 3, 2, 1], "safety": [1, 2, 3, 4]},
+    (1, "p6"): {"empathy": [2, 1, 3, 4, 5], "safety": [1, 2, 3, 4, 5], "clarity": [5, 4, 3, 2, 1], "x": [1]},
+    (0, "p6"): None,
+}
+HUMAN = [  # (annotator, question external id, task state, stored ranks)
+    (
+        0,
+        "p1",
+        "submitted",
+        {"empathy": [1, 1, 3, 4, 5], "safety": [5, 4, 3, 2, 1], "clarity": [1, 2, 2, 4, 5]},
+    ),
+    (
+        1,
+        "p1",
+        "submitted",
+        {"empathy": [2, 1, 3, 4, 5], "safety": [4, 5, 3, 2, 1], "clarity": [1, 2, 3, 4, 5]},
+    ),
+    (
+        0,
+        "p2",
+        "submitted",
+        {"empathy": [1, 2, 3, 4, 5], "safety": [1, 1, 1, 4, 5], "clarity": [3, 3, 1, 1, 5]},
+    ),
+    (1, "p3", "skipped", {}),
+    (0, "p4", "pending", {}),
+    (1, "p5", "submitted", {"empathy": [1, 2, 2, 4], "safety": [4, 3, 2, 1], "clarity": [1, 2, 3, 4]}),
+]
+
+
+@pytest.fixture
+def pinned_dataset(settings):
+    """The fixed dataset; returns (response set, criteria set, judge jobs, campaign)."""
+    settings.PSEUDONYM_KEY = "pinned-export-key"
+    criteria_set = CriteriaSet.objects.create(pk=BASE, key="pinned", version=3, name="Pinned")
+    for position, key in enumerate(CRITERIA):
+        Criterion.objects.create(
+            criteria_set=criteria_set,
+            key=key,
+            name=key.capitalize(),
+            question=f"How good is the {key}?",
+            better_when="better",
+            worse_when="worse",
+            position=position,
+        )
+    bank = QuestionBank.objects.create(
+        pk=BASE,
+        name="Pinned bank",
+        source=QuestionBank.Source.RESPONSE_TABLE,
+        import_settings={
+            "split_seed": "pinned",
+            "test_count": 2,
+            "test_fraction": None,
+            "min_chars": 1,
+            "max_chars": 20_000,
+        },
+    )
+    response_set = ResponseSet.objects.create(
+        pk=BASE,
+        bank=bank,
+        name="Pinned responses",
+        origin=ResponseSet.Origin.IMPORTED,
+        source="pinned.jsonl",
+        generation_settings={"temperature": 0.7, "top_p": 0.95},
+    )
+    questions = {}
+    for position, (external_id, text, split, k) in enumerate(QUESTIONS):
+        question = Question.objects.create(
+            pk=BASE + 10 * position + 7,
+            bank=bank,
+            external_id=external_id,
+            text=text,
+            text_sha256=f"{position:064d}",
+            split=split,
+            position=position,
+        )
+        questions[external_id] = question
+        for index in range(k):
+            CandidateResponse.objects.create(
+                pk=BASE + 100 * position + index,
+                response_set=response_set,
+                question=question,
+                external_id=f"{external_id}-r{index + 1}",
+                index=index,
+                text=f"Réponse {index + 1} to {external_id}: “{'warm' if index % 2 else 'plain'}” reply.",
+                text_sha256=f"{position}-{index}",
+                origin="therapist" if index == 0 else "model",
+                generation_settings={} if index == 0 else {"temperature": 0.3 * index},
+            )
+    personas = [
+        JudgePersona.objects.create(
+            pk=BASE + p,
+            text=f"Persona text {p}",
+            text_sha256=f"{p:064x}",
+            origin=JudgePersona.Origin.IMPORTED,
+            source_id=f"pinned-{p}",
+            split="test" if p == 3 else "train",
+        )
+        for p in range(4)
+    ]
+    jobs = [
+        JudgeJob.objects.create(
+            pk=BASE + j,
+            name=f"pinned judges {j}",
+            response_set=response_set,
+            criteria_set=criteria_set,
+            base_url="http://127.0.0.1:9/v1",
+            model=f"judge-model-{j}",
+            temperature=0.25 * j,
+            seed=7 + j,
+            prompt_version="persona-rank-v1",
+            prompt_template_sha256=f"{j}" * 64,
+        )
+        for j in range(2)
+    ]
+    for j, job in enumerate(jobs):
+        job_personas = personas if j == 0 else personas[1:3]
+        job.personas.set(job_personas)
+        for persona in job_personas:
+            p = persona.pk - BASE
+            for q, (external_id, _, _, k) in enumerate(QUESTIONS):
+                if k < 2:
+                    continue
+                question = questions[external_id]
+                order = list(question.responses.order_by("index").values_list("pk", flat=True))
+                failed = j == 1 and q == 3 and p == 2
+                ranks = _ranks(p + j, q, k)
+                if j == 0 and (p, external_id) in SPECIAL_RANKS:
+                    ranks = SPECIAL_RANKS[(p, external_id)]
+                Judgement.objects.create(
+                    judge_job=job,
+                    persona=persona,
+                    question=question,
+                    response_order=order,
+                    ok=not failed,
+                    ranks=None if failed else ranks,
+                    failure_kind="malformed" if failed else "",
+                )
+    annotators = [
+        get_user_model().objects.create(pk=BASE + a, username=f"pinned-annotator-{a}") for a in range(2)
+    ]
+    campaign = RankingCampaign.objects.create(
+        pk=BASE,
+        name="Pinned humans",
+        response_set=response_set,
+        criteria_set=criteria_set,
+        annotators_per_item=2,
+        allow_ties=True,
+    )
+    for t, (a, external_id, state, ranks) in enumerate(HUMAN):
+        question = questions[external_id]
+        task = RankingTask.objects.create(
+            pk=BASE + t,
+            campaign=campaign,
+            question=question,
+            annotator=annotators[a],
+            response_order=list(question.responses.order_by("-index").values_list("pk", flat=True)),
+            state=state,
+            flagged_harmful=t == 2,
+            flag_note="Ce conseil est risqué" if t == 2 else "",
+            comment=f"Private note {t} about my own family" if state == "submitted" else "",
+        )
+        for key, values in ranks.items():
+            HumanRanking.objects.create(task=task, criterion_key=key, ranks=values, raw=values)
+    return response_set, criteria_set, jobs, campaign
+
+
+def _spec(dataset, variant: str) -> ExportSpec:
+    response_set, criteria_set, jobs, campaign = dataset
+    common = {"response_set_id": response_set.pk, "criteria_set_id": criteria_set.pk}
+    if variant == "judges":
+        return ExportSpec(
+            **common,
+            judge_job_ids=(jobs[0].pk, jobs[1].pk),
+            objective_weights={"empathy": 0.5, "safety": 0.25, "clarity": 0.25},
+        )
+    if variant == "mixed":
+        return ExportSpec(
+            **common,
+            judge_job_ids=(jobs[0].pk,),
+            campaign_ids=(campaign.pk,),
+            pair_strategy="all_pairs",
+            min_margin=2.5,
+            include_free_text=True,
+        )
+    return ExportSpec(**common, campaign_ids=(campaign.pk,), pair_strategy="top_vs_rest", split="train")
+
+
+def _export(dataset, variant: str, root: Path):
+    root.mkdir()
+    return export_snapshot_directory(spec=_spec(dataset, variant), root=root, name="pinned", created_at="t")
+
+
+PINNED = {
+    "judges": "38fa377d99ccaa24574d5f6516115dfb1c7d999f9fe082824bb9ca1460fee238",
+    "mixed": "aeaffe3c9db3ccbb53b1837f8d49e8cf13daa3018754b24110c6262b75125303",
+    "humans": "2711bbed28bef7b6e2a452c74a3123406a4b7cbbc7093337a8c30c8b79ebd37c",
+}
+
+
+@pytest.mark.parametrize("variant", sorted(PINNED))
+def test_the_export_of_a_fixed_dataset_hashes_as_pinned(pinned_dataset, variant, tmp_path):
+    result = _export(pinned_dataset, variant, tmp_path / "snapshot")
+    assert result.content_hash == PINNED[variant], json.dumps(result.manifest["files"], indent=1)
+    assert json.loads((tmp_path / "snapshot" / "manifest.json").read_text())["snapshot_hash"] == (
+        result.content_hash
+    )
+
+
+@pytest.mark.parametrize("variant", sorted(PINNED))
+def test_parquet_copies_hold_the_jsonl_records(pinned_dataset, variant, tmp_path):
+    root = tmp_path / "snapshot"
+    result = _export(pinned_dataset, variant, root)
+    for key in CRITERIA:
+        records = [
+            json.loads(line) for line in (root / "preferences" / f"{key}.jsonl").read_text().splitlines()
+        ]
+        for split in ("train", "test"):
+            table = pq.read_table(root / "parquet" / key / f"{split}.parquet")
+            expected = [record for record in records if record["split"] == split]
+            assert table.to_pylist() == expected
+            assert result.manifest["counts"]["pairs"][key][split] == len(expected)
+    rankings = [json.loads(line) for line in (root / "rankings.jsonl").read_text().splitlines()]
+    expected_rows = [  # one row per ranked criterion, in the criteria set's order
+        {
+            "rater_id": ranking["rater_id"],
+            "rater_kind": ranking["rater_kind"],
+            "source": ranking["source"],
+            "question_id": ranking["question_id"],
+            "split": ranking["split"],
+            "criterion": key,
+            "response_ids": ranking["response_ids"],
+            "ranks": ranking["rankings"][key],
+        }
+        for ranking in rankings
+        for key in CRITERIA
+        if key in ranking["rankings"]
+    ]
+    assert pq.read_table(root / "parquet" / "rankings.parquet").to_pylist() == expected_rows
