@@ -14,11 +14,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, QuerySet
 
 from annotation.exports.jsonl import canonical_json
 from annotation.exports.spec import ExportSpec
-from annotation.models import JudgeJob, Judgement, RankingCampaign, RankingTask, ResponseSet
+from annotation.models import JudgeJob, RankingCampaign, RankingTask, ResponseSet
 from criteria.models import CriteriaSet
 
 FORMAT_VERSION = "annotation-snapshot-v1"
@@ -82,22 +81,13 @@ def snapshot_provenance(
     }
 
 
-def failure_counts(spec: ExportSpec, question_ids_query: QuerySet) -> tuple[dict[str, int], int]:
-    """Failed judgements by failure kind, and skipped human tasks, on the exported questions."""
-    failures = (
-        Judgement.objects.filter(
-            judge_job_id__in=spec.judge_job_ids, question_id__in=question_ids_query, ok=False
-        )
-        .values("failure_kind")
-        .annotate(n=Count("id"))
-        .order_by("failure_kind")
-    )
-    skipped = RankingTask.objects.filter(
-        campaign_id__in=spec.campaign_ids,
-        question_id__in=question_ids_query,
-        state=RankingTask.State.SKIPPED,
+def skipped_task_count(*, campaign_ids: Sequence[int], question_ids: Sequence[int]) -> int:
+    """Human tasks of these campaigns skipped on these questions (judge failures are counted as read)."""
+    if not campaign_ids:
+        return 0
+    return RankingTask.objects.filter(
+        campaign_id__in=campaign_ids, question_id__in=question_ids, state=RankingTask.State.SKIPPED
     ).count()
-    return {row["failure_kind"]: row["n"] for row in failures}, skipped
 
 
 def snapshot_manifest(

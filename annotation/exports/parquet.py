@@ -55,23 +55,40 @@ def pair_parquet_path(root: Path, criterion: str, split: str) -> Path:
 
 
 class ParquetBatches:
-    """Rows buffered in batches of PARQUET_BATCH_ROWS and appended to one Parquet file."""
+    """Rows appended to one Parquet file in row groups of PARQUET_BATCH_ROWS (the last one, or one ended
+    by `flush`, shorter). Tables are buffered, never Python rows: building columns is what costs."""
 
     def __init__(self, path: Path, schema: pa.Schema) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.schema = schema
         self.writer = pq.ParquetWriter(str(path), schema)
-        self.rows: list[dict[str, Any]] = []
+        self.pending: list[pa.Table] = []
+        self.pending_rows = 0
 
-    def add(self, row: dict[str, Any]) -> None:
-        self.rows.append(row)
-        if len(self.rows) >= PARQUET_BATCH_ROWS:
-            self.flush()
+    def add_rows(self, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            self.add_table(pa.Table.from_pylist(rows, schema=self.schema))
+
+    def add_table(self, table: pa.Table) -> None:
+        self.pending.append(table)
+        self.pending_rows += table.num_rows
+        if self.pending_rows >= PARQUET_BATCH_ROWS:
+            table = self._take_pending()
+            full = table.num_rows - table.num_rows % PARQUET_BATCH_ROWS
+            for start in range(0, full, PARQUET_BATCH_ROWS):
+                self.writer.write_table(table.slice(start, PARQUET_BATCH_ROWS))
+            if full < table.num_rows:
+                self.pending, self.pending_rows = [table.slice(full)], table.num_rows - full
 
     def flush(self) -> None:
-        if self.rows:
-            self.writer.write_table(pa.Table.from_pylist(self.rows, schema=self.schema))
-            self.rows = []
+        """Write what is buffered as one row group."""
+        if self.pending_rows:
+            self.writer.write_table(self._take_pending())
+
+    def _take_pending(self) -> pa.Table:
+        table = pa.concat_tables(self.pending).combine_chunks()
+        self.pending, self.pending_rows = [], 0
+        return table
 
     def close(self) -> None:
         self.flush()

@@ -10,7 +10,7 @@ from typing import Any
 
 from annotation.exports.card import dataset_card
 from annotation.exports.hf_datasets import write_datasets
-from annotation.exports.manifest import failure_counts, snapshot_manifest, snapshot_provenance
+from annotation.exports.manifest import snapshot_manifest, snapshot_provenance
 from annotation.exports.spec import ExportSpec
 from annotation.exports.streaming import QUESTION_CHUNK, SnapshotWriter, question_chunks
 from annotation.models import JudgeJob, RankingCampaign, ResponseSet
@@ -57,7 +57,6 @@ def export_snapshot_directory(
     writer.write_personas()
     files = writer.close()
     counts = writer.counts
-    counts["judge_failures"], counts["skipped_tasks"] = failure_counts(spec, questions.values("pk"))
     content_hash, manifest = snapshot_manifest(
         spec=spec,
         criteria_set=criteria_set,

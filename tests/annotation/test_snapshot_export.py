@@ -231,6 +231,8 @@ def _spec(dataset, variant: str) -> ExportSpec:
             judge_job_ids=(jobs[0].pk, jobs[1].pk),
             objective_weights={"empathy": 0.5, "safety": 0.25, "clarity": 0.25},
         )
+    if variant == "clean":  # every judgement well formed: the export's fast path
+        return ExportSpec(**common, judge_job_ids=(jobs[1].pk,), campaign_ids=(campaign.pk,))
     if variant == "mixed":
         return ExportSpec(
             **common,
@@ -249,6 +251,7 @@ def _export(dataset, variant: str, root: Path):
 
 
 PINNED = {
+    "clean": "0b9bcfe528c367042333807d1583bc560f7fac01fcb147af367facf7f7e6ce9a",
     "judges": "38fa377d99ccaa24574d5f6516115dfb1c7d999f9fe082824bb9ca1460fee238",
     "mixed": "aeaffe3c9db3ccbb53b1837f8d49e8cf13daa3018754b24110c6262b75125303",
     "humans": "2711bbed28bef7b6e2a452c74a3123406a4b7cbbc7093337a8c30c8b79ebd37c",
@@ -262,6 +265,15 @@ def test_the_export_of_a_fixed_dataset_hashes_as_pinned(pinned_dataset, variant,
     assert json.loads((tmp_path / "snapshot" / "manifest.json").read_text())["snapshot_hash"] == (
         result.content_hash
     )
+
+
+@pytest.mark.parametrize("chunk", [1, 4])
+def test_chunking_changes_nothing_in_a_judges_only_export(pinned_dataset, chunk, tmp_path, monkeypatch):
+    """Chunks of 1 or 4 questions mix chunks whose judgements take the fast path with ones that do not.
+    (With human rankings the chunk size does show: rankings.jsonl lists a chunk's judgements, then its
+    human rankings.)"""
+    monkeypatch.setattr("annotation.exports.snapshot.QUESTION_CHUNK", chunk)
+    assert _export(pinned_dataset, "judges", tmp_path / "snapshot").content_hash == PINNED["judges"]
 
 
 @pytest.mark.parametrize("variant", sorted(PINNED))
