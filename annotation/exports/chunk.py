@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -26,8 +26,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pa_json
 
-from annotation.aggregation import AggregateResult, aggregate_rank_array
+from annotation.aggregation import PairStrategy, PreferencePair, aggregate_rank_array, extract_batch_pairs
 from annotation.aggregation.rank_vectors import coerce_rows
+from annotation.aggregation.vectorised import ItemLabels
 from annotation.exports.jsonl import canonical_json
 from annotation.exports.parquet import RANKING_SCHEMA
 from annotation.exports.pseudonyms import Pseudonyms
@@ -181,6 +182,29 @@ class JudgedBlock:
         return out
 
 
+@dataclass
+class ChunkOutcome:
+    """A chunk's aggregation: each criterion's pairs in question order, and what the manifest counts."""
+
+    items: int
+    no_preference: dict[str, int]
+    invalid: int = 0
+    pairs: dict[str, list[PreferencePair]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Arranged:
+    """One criterion's cells in item order (see `ChunkRankings._arrange`)."""
+
+    mine: np.ndarray  # the criterion's general cells, as numbers into the chunk's cell lists
+    source: np.ndarray  # cell number (block rows first, then `mine`) of each cell in item order
+    question: np.ndarray
+    slot: np.ndarray
+    counts: np.ndarray  # raters per question
+    bounds: list[tuple[int, int]]  # each question's slice of `judge_keys`
+    judge_keys: list[str]
+
+
 class ChunkRankings:
     """The chunk's rankings: a JudgedBlock (fast path) and/or rankings held as Python values, in order."""
 
@@ -277,61 +301,97 @@ class ChunkRankings:
         ]
         return pa.Table.from_arrays(columns, schema=RANKING_SCHEMA)
 
-    def aggregate(self, *, allow_ties: bool) -> dict[str, list[AggregateResult]]:
-        """Each criterion's item results, in question order (every question, ranked or not)."""
-        n_questions = len(self.questions)
+    def aggregate(self, *, allow_ties: bool, strategy: PairStrategy, min_margin: float) -> ChunkOutcome:
+        """Aggregate every item (question x criterion, ranked or not): one vectorised pass per K."""
+        questions = self.questions
+        n_questions = len(questions)
         ranking, criterion, question_of_cell, values = self._cells()
         rater_of_cell = np.asarray(self.rater, dtype=np.int64)[ranking] if len(ranking) else ranking
+        arranged = [
+            self._arrange(np.flatnonzero(criterion == position), question_of_cell, rater_of_cell)
+            for position in range(len(self.criteria))
+        ]
         k_of = np.asarray([len(q.response_ids) for q in self.questions], dtype=np.int64)
-        block_size = 0 if self.block is None else len(self.block)
-        results: dict[str, list[AggregateResult]] = {}
-        for position, key in enumerate(self.criteria):
-            mine = np.flatnonzero(criterion == position)
-            question = question_of_cell[mine]
-            rater = rater_of_cell[mine]
-            if self.block is not None:
-                question = np.concatenate([self.block.question, question])
-                rater = np.concatenate([self.block.rater, rater])
-            # Stable: within a question, raters keep ranking order (judges first, then people).
-            cells = np.argsort(question, kind="stable")
-            question, rater = question[cells], rater[cells]
-            counts = np.bincount(question, minlength=n_questions)
-            starts = np.cumsum(counts) - counts
-            slot = np.arange(len(cells)) - starts[question]
-            bounds = list(zip(starts.tolist(), (starts + counts).tolist(), strict=True))
-            judge_keys = [self.raters.keys[r] for r in rater.tolist()]
-            items: list[AggregateResult | None] = [None] * n_questions
-            for k in np.unique(k_of).tolist():
-                members = np.flatnonzero(k_of == k)
-                row_of = np.full(n_questions, -1, dtype=np.int64)
-                row_of[members] = np.arange(len(members))
-                chosen = np.flatnonzero(k_of[question] == k)
-                width = int(counts[members].max(initial=0))
-                ranks = np.zeros((len(members), width, k), dtype=np.int64)
-                present = np.zeros((len(members), width), dtype=bool)
-                if len(chosen):
-                    source = cells[chosen]  # cell numbers: block rows first, then general cells
-                    in_block = source < block_size
-                    rows, slots = row_of[question[chosen]], slot[chosen]
-                    if self.block is not None and in_block.any():
-                        ranks[rows[in_block], slots[in_block]] = self.block.values(key, source[in_block], k)
-                    general = (source[~in_block] - block_size).tolist()
-                    if general:
-                        ranks[rows[~in_block], slots[~in_block]] = coerce_rows(
-                            [values[mine[c]] for c in general], k, allow_ties
-                        )
-                    present[rows, slots] = True
-                batch = aggregate_rank_array(ranks, present=present, allow_ties=allow_ties)
-                labels = [
+        outcome = ChunkOutcome(
+            items=n_questions * len(self.criteria), no_preference=dict.fromkeys(self.criteria, 0)
+        )
+        pairs: dict[str, list[list[PreferencePair]]] = {
+            key: [[] for _ in self.questions] for key in self.criteria
+        }
+        for k in np.unique(k_of).tolist():
+            members = np.flatnonzero(k_of == k)
+            member_list = members.tolist()
+            row_of = np.full(n_questions, -1, dtype=np.int64)
+            row_of[members] = np.arange(len(members))
+            width = max(int(cells.counts[members].max(initial=0)) for cells in arranged)
+            ranks = np.zeros((len(self.criteria) * len(members), width, k), dtype=np.int64)
+            present = np.zeros(ranks.shape[:2], dtype=bool)
+            labels: list[ItemLabels] = []
+            for position, (key, cells) in enumerate(zip(self.criteria, arranged, strict=True)):
+                chosen = np.flatnonzero(k_of[cells.question] == k)
+                rows = position * len(members) + row_of[cells.question[chosen]]
+                slots = cells.slot[chosen]
+                ranks[rows, slots] = self._values(key, cells, chosen, values, k, allow_ties)
+                present[rows, slots] = True
+                labels += [
                     (
-                        self.questions[index].label,
+                        questions[i].label,
                         key,
-                        self.questions[index].response_ids,
-                        judge_keys[slice(*bounds[index])],
+                        questions[i].response_ids,
+                        cells.judge_keys[slice(*cells.bounds[i])],
                     )
-                    for index in members.tolist()
+                    for i in member_list
                 ]
-                for index, result in zip(members.tolist(), batch.results(labels), strict=True):
-                    items[index] = result
-            results[key] = [item for item in items if item is not None]
-        return results
+            batch = aggregate_rank_array(ranks, present=present, allow_ties=allow_ties)
+            outcome.invalid += int(batch.n_invalid.sum())
+            items = np.arange(len(labels))
+            undecided = (batch.n_valid > 0) & ~(
+                batch.scores[items, batch.best] > batch.scores[items, batch.worst]
+            )
+            for position, count in enumerate(undecided.reshape(len(self.criteria), -1).sum(axis=1).tolist()):
+                outcome.no_preference[self.criteria[position]] += count
+            found = extract_batch_pairs(batch, labels, strategy=strategy, min_margin=min_margin)
+            for item, item_pairs in enumerate(found):
+                position, row = divmod(item, len(members))
+                pairs[self.criteria[position]][member_list[row]] = item_pairs
+        outcome.pairs = {key: [pair for found in pairs[key] for pair in found] for key in self.criteria}
+        return outcome
+
+    def _arrange(
+        self, mine: np.ndarray, question_of_cell: np.ndarray, rater_of_cell: np.ndarray
+    ) -> _Arranged:
+        """One criterion's cells (block rows first, then the general cells in `mine`) in item order: by
+        question, then ranking order (judges before people), each with its slot among the item's raters."""
+        question = question_of_cell[mine]
+        rater = rater_of_cell[mine]
+        if self.block is not None:
+            question = np.concatenate([self.block.question, question])
+            rater = np.concatenate([self.block.rater, rater])
+        source = np.argsort(question, kind="stable")
+        question = question[source]
+        counts = np.bincount(question, minlength=len(self.questions))
+        starts = np.cumsum(counts) - counts
+        return _Arranged(
+            mine=mine,
+            source=source,
+            question=question,
+            slot=np.arange(len(source)) - starts[question],
+            counts=counts,
+            bounds=list(zip(starts.tolist(), (starts + counts).tolist(), strict=True)),
+            judge_keys=[self.raters.keys[r] for r in rater[source].tolist()],
+        )
+
+    def _values(
+        self, key: str, cells: _Arranged, chosen: np.ndarray, values: list[Any], k: int, allow_ties: bool
+    ) -> np.ndarray:
+        """`coerce_rows` of the chosen cells' rank vectors on one criterion, in their item order."""
+        block_size = 0 if self.block is None else len(self.block)
+        source = cells.source[chosen]
+        out = np.zeros((len(source), k), dtype=np.int64)
+        in_block = source < block_size
+        if self.block is not None and in_block.any():
+            out[in_block] = self.block.values(key, source[in_block], k)
+        general = (source[~in_block] - block_size).tolist()
+        if general:
+            out[~in_block] = coerce_rows([values[cells.mine[c]] for c in general], k, allow_ties)
+        return out

@@ -17,11 +17,17 @@ from typing import Any
 
 from django.conf import settings
 
-from annotation.aggregation import AggregateResult, extract_pairs
+from annotation.aggregation import PreferencePair
 from annotation.exports.chunk import ChunkQuestion, ChunkRankings, Raters
 from annotation.exports.jsonl import JsonlWriter, canonical_json
 from annotation.exports.manifest import skipped_task_count
-from annotation.exports.parquet import PAIR_SCHEMA, RANKING_SCHEMA, ParquetBatches, pair_parquet_path
+from annotation.exports.parquet import (
+    PAIR_SCHEMA,
+    RANKING_SCHEMA,
+    ParquetBatches,
+    WriteQueue,
+    pair_parquet_path,
+)
 from annotation.exports.pseudonyms import Pseudonyms
 from annotation.exports.spec import SPLITS, ExportSpec
 from annotation.models import CandidateResponse, JudgePersona
@@ -56,12 +62,17 @@ class SnapshotWriter:
         self.questions = JsonlWriter(root / "questions.jsonl")
         self.rankings = JsonlWriter(root / "rankings.jsonl")
         self.preferences = {key: JsonlWriter(root / "preferences" / f"{key}.jsonl") for key in criteria}
+        self.parquet_writes = WriteQueue()
         self.pair_parquet = {
-            (key, split): ParquetBatches(pair_parquet_path(root, key, split), PAIR_SCHEMA)
+            (key, split): ParquetBatches(
+                pair_parquet_path(root, key, split), PAIR_SCHEMA, self.parquet_writes
+            )
             for key in criteria
             for split in SPLITS
         }
-        self.ranking_parquet = ParquetBatches(root / "parquet" / "rankings.parquet", RANKING_SCHEMA)
+        self.ranking_parquet = ParquetBatches(
+            root / "parquet" / "rankings.parquet", RANKING_SCHEMA, self.parquet_writes
+        )
         self.counts: dict[str, Any] = {
             "questions": {"train": 0, "test": 0},
             "rankings": {"persona": 0, "annotator": 0},
@@ -113,15 +124,20 @@ class SnapshotWriter:
             self.rankings.write_lines(lines)
         self.rankings.write_many(records)
         self.ranking_parquet.add_table(rankings.parquet_table())
-        results = rankings.aggregate(allow_ties=self.ties)
+        outcome = rankings.aggregate(
+            allow_ties=self.ties, strategy=self.spec.pair_strategy, min_margin=self.spec.min_margin
+        )
+        self.counts["item_evaluations"] += outcome.items
+        self.counts["invalid_rankings"] += outcome.invalid
+        for key in self.criteria:
+            self.counts["no_preference"][key] += outcome.no_preference[key]
         self.skipped_tasks += skipped_task_count(
             campaign_ids=self.spec.campaign_ids, question_ids=question_ids
         )
         text_by_response = {r[0]: (r[1], r[2]) for pk in question_ids for r in responses[pk]}
         by_label = {question.label: question for question in questions}
         for key in self.criteria:
-            self._count_results(key, results[key])
-            self._write_pairs(key, results[key], by_label, text_by_response)
+            self._write_pairs(key, outcome.pairs[key], by_label, text_by_response)
         # A chunk's pairs become one row group per file, so pair buffers never outgrow a chunk.
         for writer in self.pair_parquet.values():
             writer.flush()
@@ -151,17 +167,10 @@ class SnapshotWriter:
             records.append(record)
         return records
 
-    def _count_results(self, key: str, results: list[AggregateResult]) -> None:
-        self.counts["item_evaluations"] += len(results)
-        for result in results:
-            self.counts["invalid_rankings"] += result.n_invalid
-            if result.n_valid and not result.has_preference:
-                self.counts["no_preference"][key] += 1
-
     def _write_pairs(
         self,
         key: str,
-        results: list[AggregateResult],
+        pairs: list[PreferencePair],
         by_label: dict[str, ChunkQuestion],
         text_by_response: dict[str, tuple[str, str]],
     ) -> None:
@@ -169,7 +178,7 @@ class SnapshotWriter:
         sorted_labels: dict[tuple[str, ...], list[str]] = {}  # an item's raters are often the next item's
         records: dict[str, list[dict[str, Any]]] = {split: [] for split in SPLITS}
         lines = []
-        for pair in extract_pairs(results, strategy=self.spec.pair_strategy, min_margin=self.spec.min_margin):
+        for pair in pairs:
             question = by_label[pair.question_id]
             chosen_text, chosen_origin = text_by_response[pair.chosen_response_id]
             rejected_text, rejected_origin = text_by_response[pair.rejected_response_id]
@@ -221,6 +230,7 @@ class SnapshotWriter:
         """Close every writer; returns the sha256 of each canonical (hashed) file by relative path."""
         for writer in (*self.pair_parquet.values(), self.ranking_parquet):
             writer.close()
+        self.parquet_writes.close()
         files = {
             "questions.jsonl": self.questions.close(),
             "rankings.jsonl": self.rankings.close(),

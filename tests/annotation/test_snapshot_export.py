@@ -15,6 +15,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from annotation.exports import ExportSpec, export_snapshot_directory
+from annotation.exports.chunk import JudgedBlock
 from annotation.models import (
     CandidateResponse,
     HumanRanking,
@@ -267,13 +268,40 @@ def test_the_export_of_a_fixed_dataset_hashes_as_pinned(pinned_dataset, variant,
     )
 
 
-@pytest.mark.parametrize("chunk", [1, 4])
-def test_chunking_changes_nothing_in_a_judges_only_export(pinned_dataset, chunk, tmp_path, monkeypatch):
-    """Chunks of 1 or 4 questions mix chunks whose judgements take the fast path with ones that do not.
-    (With human rankings the chunk size does show: rankings.jsonl lists a chunk's judgements, then its
-    human rankings.)"""
+@pytest.fixture
+def fast_path(monkeypatch):
+    """Records, per chunk, whether its judgements took the export's fast path."""
+    taken = []
+    parse = JudgedBlock.parse
+
+    def spy(**kwargs):
+        block = parse(**kwargs)
+        taken.append(block is not None)
+        return block
+
+    monkeypatch.setattr(JudgedBlock, "parse", spy)
+    return taken
+
+
+# p2-p4 hold a wrong length, a tie and out-of-range values (lists of integers still: fast path); p5 misses a
+# criterion and p6 has a judgement without ranks (general path).
+@pytest.mark.parametrize(
+    ("chunk", "paths"), [(1, [True, True, True, True, False, False]), (4, [True, False])]
+)
+def test_chunking_changes_nothing_in_a_judges_only_export(
+    pinned_dataset, chunk, paths, fast_path, tmp_path, monkeypatch
+):
+    """Chunked differently, chunks whose judgements take the fast path mix with ones that do not, and the
+    export does not change. (With human rankings the chunk size does show: rankings.jsonl lists a chunk's
+    judgements, then its human rankings.)"""
     monkeypatch.setattr("annotation.exports.snapshot.QUESTION_CHUNK", chunk)
     assert _export(pinned_dataset, "judges", tmp_path / "snapshot").content_hash == PINNED["judges"]
+    assert fast_path == paths
+
+
+def test_well_formed_judgements_take_the_fast_path(pinned_dataset, fast_path, tmp_path):
+    assert _export(pinned_dataset, "clean", tmp_path / "snapshot").content_hash == PINNED["clean"]
+    assert fast_path == [True]
 
 
 @pytest.mark.parametrize("variant", sorted(PINNED))
