@@ -10,7 +10,7 @@ from typing import Any
 
 from annotation.exports.card import dataset_card
 from annotation.exports.hf_datasets import write_datasets
-from annotation.exports.manifest import snapshot_manifest, snapshot_provenance
+from annotation.exports.manifest import snapshot_manifest, snapshot_provenance, split_summary
 from annotation.exports.spec import ExportSpec
 from annotation.exports.streaming import QUESTION_CHUNK, SnapshotWriter, question_chunks
 from annotation.models import JudgeJob, RankingCampaign, ResponseSet
@@ -62,6 +62,9 @@ def export_snapshot_directory(
         criteria_set=criteria_set,
         criteria=criteria,
         counts=counts,
+        split=split_summary(
+            bank_settings=response_set.bank.import_settings, question_counts=counts["questions"]
+        ),
         provenance=snapshot_provenance(response_set, judge_jobs, campaigns),
         files=files,
         name=name,
