@@ -2,10 +2,11 @@
 
 A chunk holds up to QUESTION_CHUNK questions and every ranking of them: persona judgements first, then
 human rankings, the order in which rankings.jsonl lists them. A ranking contributes one *cell* per
-criterion it ranked; cells become the rankings Parquet rows and, per criterion and K, one
-(items, raters, K) array that `aggregate_rank_array` aggregates in a single vectorised pass. The results
-are those of `aggregate_items` over `build_evaluations` (items in question order, raters in ranking
-order), which the pinned export tests hold it to.
+criterion it ranked; cells become the rankings Parquet rows and, for each K, one (items, raters, K) array
+over every criterion that `aggregate_rank_array` aggregates in a single vectorised pass, its pairs taken
+by `extract_batch_pairs`. The pairs and counts are those of `extract_pairs` over `aggregate_items` over
+`build_evaluations` (items in question order, raters in ranking order), which the pinned export tests hold
+it to.
 
 Fast path: persona judgements are parsed from their JSON text by Arrow (:class:`JudgedBlock`) when every
 one ranks every criterion with a list of integers, which is what a judge job stores. Their

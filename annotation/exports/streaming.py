@@ -1,7 +1,8 @@
 """The streamed part of an export: questions, rankings, preference pairs and personas, written as produced.
 
 Constant memory: questions are read a chunk at a time (``QUESTION_CHUNK``) and each chunk's rankings with
-``iterator(chunk_size=...)``; every line is written as it is produced and Parquet is written in batches.
+``iterator(chunk_size=...)``; a chunk is worked in columns (:mod:`.chunk`), its lines are written as it
+is done, and Parquet is written in row groups on a background thread.
 
 De-identification: persona and annotator ids are replaced by keyed pseudonyms (:mod:`.pseudonyms`). Free
 text written by people (annotator comments and flag notes) and persona texts are left out unless
