@@ -70,8 +70,8 @@ JudgementRow = tuple[int, int, int, bool, str, str | None]
 def judgement_rows(*, question_ids: Sequence[int], judge_job_ids: Sequence[int]) -> Iterator[JudgementRow]:
     """Every judgement (failed ones too) of these questions by these jobs, in (question, job, persona) order.
 
-    The ranks come as JSON text, undecoded: decoding them one by one cost more than the query, so callers
-    decode many at once (:func:`decode_ranks`, or the export's Arrow reader).
+    The ranks come as JSON text, undecoded, so that the export can parse a chunk of them at once with
+    Arrow's JSON reader; :func:`decode_ranks` gives their Python values.
     """
     if not judge_job_ids or not question_ids:
         return
@@ -85,8 +85,8 @@ def judgement_rows(*, question_ids: Sequence[int], judge_job_ids: Sequence[int])
 
 
 def decode_ranks(texts: Sequence[str | None]) -> list[Any]:
-    """The stored ranks of many judgements (SQL NULL -> None), decoded by one json.loads of a JSON array:
-    the same values as decoding each, without the per-call cost."""
+    """The stored ranks of many judgements (SQL NULL -> None), decoded by one json.loads of a JSON array
+    (the same values as decoding each)."""
     return json.loads("[" + ",".join(text or "null" for text in texts) + "]")
 
 

@@ -11,6 +11,7 @@ import hashlib
 import json
 from pathlib import Path
 
+import numpy as np
 import pyarrow.parquet as pq
 import pytest
 from django.contrib.auth import get_user_model
@@ -347,3 +348,35 @@ def test_parquet_copies_hold_the_jsonl_records(pinned_dataset, variant, tmp_path
         if key in ranking["rankings"]
     ]
     assert pq.read_table(root / "parquet" / "rankings.parquet").to_pylist() == expected_rows
+
+
+@pytest.mark.parametrize(
+    ("text", "fast"),
+    [
+        ('{"a": [1, 2, 3], "b": [3, 2, 1], "extra": "ignored"}', True),
+        ('{"a": [1, 2], "b": [0, 99]}', True),  # wrong length, out of range: still lists of integers
+        ('{"a": [1.0, 2, 3], "b": [3, 2, 1]}', False),  # a float would be invalid, never coerced to 1
+        ('{"a": [true, 2, 3], "b": [3, 2, 1]}', False),
+        ('{"a": ["1", 2, 3], "b": [3, 2, 1]}', False),
+        ('{"a": [100000000000000000000, 2, 3], "b": [3, 2, 1]}', False),  # beyond int64
+        ('{"a": [null, 2, 3], "b": [3, 2, 1]}', False),
+        ('{"a": null, "b": [3, 2, 1]}', False),
+        ('{"b": [3, 2, 1]}', False),  # a criterion not ranked
+        ('{"a": [[1], 2, 3], "b": [3, 2, 1]}', False),
+        ("[1, 2, 3]", False),
+        ("{}", False),
+    ],
+)
+def test_only_judgements_ranking_every_criterion_with_integers_take_the_fast_path(text, fast):
+    """The general path decodes to Python and applies the row-by-row rules; the fast path must only see
+    what it handles identically. (Arrow's JSON reader, with an explicit schema, refuses the rest.)"""
+    well_formed = '{"a": [3, 1, 2], "b": [1, 2, 3]}'
+    block = JudgedBlock.parse(
+        rater=np.zeros(2, dtype=np.int64),
+        question=np.zeros(2, dtype=np.int64),
+        texts=[well_formed, text],
+        criteria=["a", "b"],
+    )
+    assert (block is not None) == fast
+    if fast:
+        assert block.ranks["a"].to_pylist() == [[3, 1, 2], json.loads(text)["a"]]
