@@ -73,6 +73,11 @@ class WriteQueue:
         while self.queued and (len(self.queued) > self.MAX_QUEUED or self.queued[0].done()):
             self.queued.popleft().result()
 
+    def cancel(self) -> None:
+        """Drop the writes not started yet and wait for the one running (nothing is raised)."""
+        self.queued.clear()
+        self.executor.shutdown(wait=True, cancel_futures=True)
+
     def close(self) -> None:
         """Wait for every write; raises the first failure."""
         try:

@@ -49,12 +49,16 @@ def export_snapshot_directory(
     )
     done = 0
     rows = questions.values_list("pk", "external_id", "text", "split").iterator(chunk_size=QUESTION_CHUNK)
-    for chunk in question_chunks(rows, QUESTION_CHUNK):
-        writer.write_chunk(chunk)
-        done += len(chunk)
-        if progress is not None:
-            progress(done, total)
-    writer.write_personas()
+    try:
+        for chunk in question_chunks(rows, QUESTION_CHUNK):
+            writer.write_chunk(chunk)
+            done += len(chunk)
+            if progress is not None:
+                progress(done, total)
+        writer.write_personas()
+    except BaseException:
+        writer.abandon()
+        raise
     files = writer.close()
     counts = writer.counts
     content_hash, manifest = snapshot_manifest(

@@ -227,6 +227,10 @@ class SnapshotWriter:
             records.append(record)
         self.persona_file.write_many(sorted(records, key=lambda r: r["persona_id"]))
 
+    def abandon(self) -> None:
+        """Stop after a failure: queued Parquet writes are dropped and the background thread ends."""
+        self.parquet_writes.cancel()
+
     def close(self) -> dict[str, str]:
         """Close every writer; returns the sha256 of each canonical (hashed) file by relative path."""
         for writer in (*self.pair_parquet.values(), self.ranking_parquet):

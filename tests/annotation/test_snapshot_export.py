@@ -9,6 +9,7 @@ an extra criterion key, failed judgements, skipped and pending human tasks, non-
 
 import hashlib
 import json
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from annotation.exports import ExportSpec, export_snapshot_directory
-from annotation.exports.chunk import JudgedBlock
+from annotation.exports.chunk import ChunkRankings, JudgedBlock
 from annotation.exports.jsonl import canonical_json
 from annotation.models import (
     CandidateResponse,
@@ -380,3 +381,22 @@ def test_only_judgements_ranking_every_criterion_with_integers_take_the_fast_pat
     assert (block is not None) == fast
     if fast:
         assert block.ranks["a"].to_pylist() == [[3, 1, 2], json.loads(text)["a"]]
+
+
+def test_a_failed_export_stops_its_background_parquet_writes(pinned_dataset, tmp_path, monkeypatch):
+    monkeypatch.setattr("annotation.exports.snapshot.QUESTION_CHUNK", 1)
+    aggregate = ChunkRankings.aggregate
+    chunks = []
+
+    def fails_on_the_third_chunk(self, **options):
+        chunks.append(self)
+        if len(chunks) == 3:
+            raise RuntimeError("the database went away")
+        return aggregate(self, **options)
+
+    monkeypatch.setattr(ChunkRankings, "aggregate", fails_on_the_third_chunk)
+    with pytest.raises(RuntimeError, match="went away") as failure:
+        _export(pinned_dataset, "judges", tmp_path / "snapshot")
+    # The traceback keeps the export's objects alive: the thread must have ended all the same.
+    assert not [thread for thread in threading.enumerate() if thread.name.startswith("snapshot-parquet")]
+    assert failure.traceback
