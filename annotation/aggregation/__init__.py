@@ -55,7 +55,7 @@ Modules: ``points`` (the voting table), ``rank_vectors`` (validity and conversio
 """
 
 from annotation.aggregation.concordance import KendallW, kendalls_w
-from annotation.aggregation.pairs import PairStrategy, PreferencePair, extract_pairs
+from annotation.aggregation.pairs import PairStrategy, PreferencePair, extract_batch_pairs, extract_pairs
 from annotation.aggregation.plackett_luce_model import PlackettLuceResult, plackett_luce
 from annotation.aggregation.points import STUDY_POINTS, rank_points
 from annotation.aggregation.rank_vectors import orderings_to_ranks, rank_rows_valid
@@ -75,6 +75,7 @@ __all__ = [
     "aggregate_item_reference",
     "aggregate_items",
     "aggregate_rank_array",
+    "extract_batch_pairs",
     "extract_pairs",
     "kendalls_w",
     "orderings_to_ranks",

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import compress
 from typing import Literal
 
+import numpy as np
+
 from annotation.aggregation.records import AggregateResult
+from annotation.aggregation.vectorised import BatchAggregate, ItemLabels
 
 PairStrategy = Literal["best_worst", "all_pairs", "top_vs_rest"]
 _PAIR_STRATEGIES = ("best_worst", "all_pairs", "top_vs_rest")
@@ -36,6 +40,23 @@ class PreferencePair:
     strategy: str
 
 
+def _check_options(strategy: str, min_margin: float) -> None:
+    if strategy not in _PAIR_STRATEGIES:
+        raise ValueError(f"unknown strategy {strategy!r}; choose one of {_PAIR_STRATEGIES}")
+    if min_margin < 0:
+        raise ValueError("min_margin must be >= 0")
+
+
+def _order_positions(strategy: str, k: int) -> list[tuple[int, int]]:
+    """The candidates of :func:`extract_pairs` as (chosen, rejected) positions in the consensus order,
+    in its listing order (an item's best and worst are the ends of its order)."""
+    if strategy == "best_worst":
+        return [(0, k - 1)]
+    if strategy == "top_vs_rest":
+        return [(0, j) for j in range(1, k)]
+    return [(a, b) for a in range(k) for b in range(a + 1, k)]
+
+
 def extract_pairs(
     results: Iterable[AggregateResult],
     *,
@@ -49,10 +70,7 @@ def extract_pairs(
       consensus order of ``i`` then ``j``.
     * ``top_vs_rest``: the best vs every other response it strictly out-scores by more than ``min_margin``.
     """
-    if strategy not in _PAIR_STRATEGIES:
-        raise ValueError(f"unknown strategy {strategy!r}; choose one of {_PAIR_STRATEGIES}")
-    if min_margin < 0:
-        raise ValueError("min_margin must be >= 0")
+    _check_options(strategy, min_margin)
     pairs: list[PreferencePair] = []
     for result in results:
         if result.best_index is None or result.worst_index is None or result.n_valid == 0:
@@ -87,3 +105,65 @@ def extract_pairs(
                 )
             )
     return pairs
+
+
+def extract_batch_pairs(
+    batch: BatchAggregate,
+    labels: Sequence[ItemLabels],
+    *,
+    strategy: PairStrategy = "best_worst",
+    min_margin: float = 0.0,
+) -> list[list[PreferencePair]]:
+    """Each item's pairs, as ``extract_pairs(batch.results(labels))`` lists them, worked out on the batch's
+    arrays without building the per-item results (``labels[i]`` labels item ``i``, as for
+    :meth:`BatchAggregate.results`). Same floats: differences and agreements are the same float64
+    operations on the same exact values; the batch's best and worst are the ends of its order."""
+    _check_options(strategy, min_margin)
+    per_item: list[list[PreferencePair]] = [[] for _ in labels]
+    if not labels:
+        return per_item
+    items = np.arange(len(labels))[:, None]
+    positions = np.asarray(_order_positions(strategy, batch.k))
+    chosen = batch.order[: len(labels), positions[:, 0]]
+    rejected = batch.order[: len(labels), positions[:, 1]]
+    difference = batch.scores[items, chosen] - batch.scores[items, rejected]
+    keep = (batch.n_valid[: len(labels)] > 0)[:, None] & (difference > min_margin)
+    item, pair = np.nonzero(keep)
+    chosen, rejected = chosen[item, pair], rejected[item, pair]
+    wins = batch.pairwise_wins[item, chosen, rejected]
+    n_valid = batch.n_valid[item]
+    columns = zip(
+        item.tolist(),
+        chosen.tolist(),
+        rejected.tolist(),
+        batch.scores[item, chosen].tolist(),
+        batch.scores[item, rejected].tolist(),
+        difference[item, pair].tolist(),
+        (wins / n_valid).tolist(),
+        n_valid.tolist(),
+        strict=True,
+    )
+    valid = batch.valid.tolist()
+    judge_ids: dict[int, tuple[str, ...]] = {}
+    for index, c, r, chosen_score, rejected_score, diff, agreement, n in columns:
+        question_id, criterion, response_ids, raters = labels[index]
+        if index not in judge_ids:
+            judge_ids[index] = tuple(compress(raters, valid[index][: len(raters)]))
+        per_item[index].append(
+            PreferencePair(
+                question_id=question_id,
+                criterion=criterion,
+                chosen_response_id=response_ids[c],
+                rejected_response_id=response_ids[r],
+                chosen_index=c,
+                rejected_index=r,
+                chosen_score=chosen_score,
+                rejected_score=rejected_score,
+                score_difference=diff,
+                judge_agreement=agreement,
+                n_judges=n,
+                judge_ids=judge_ids[index],
+                strategy=strategy,
+            )
+        )
+    return per_item

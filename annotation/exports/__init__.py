@@ -3,7 +3,8 @@
 Layout written under ``root`` (``training_worker/ml/snapshot.py`` reads the first two entries)::
 
     manifest.json                     snapshot_hash, criteria_set{key, version, criteria}, objective_weights,
-                                      counts, configuration, provenance, code version, file hashes
+                                      counts, split{seed, test_count, test_fraction, strata, train, test},
+                                      configuration, provenance, code version, file hashes
     preferences/<criterion>.jsonl     one pair per line: prompt, chosen, rejected, split, question_id,
                                       criterion + metadata (response ids, origins, scores, agreement, raters)
     rankings.jsonl                    every valid ranking: one line per rater and question, all criteria

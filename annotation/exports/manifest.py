@@ -1,8 +1,9 @@
 """The snapshot manifest (``manifest.json``) and its content hash.
 
 Content hash: sha256 of a canonical JSON document holding the configuration, criteria, weights, counts,
-provenance and the sha256 of each canonical file (the JSONL files). Creation time, name, code version and
-the derived Parquet / ``datasets`` files are not part of it, so the same data always hashes the same.
+the question bank's train/test split, provenance and the sha256 of each canonical file (the JSONL files).
+Creation time, name, code version and the derived Parquet / ``datasets`` files are not part of it, so the
+same data always hashes the same.
 """
 
 from __future__ import annotations
@@ -10,15 +11,14 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, QuerySet
 
 from annotation.exports.jsonl import canonical_json
 from annotation.exports.spec import ExportSpec
-from annotation.models import JudgeJob, Judgement, RankingCampaign, RankingTask, ResponseSet
+from annotation.models import JudgeJob, RankingCampaign, RankingTask, ResponseSet
 from criteria.models import CriteriaSet
 
 FORMAT_VERSION = "annotation-snapshot-v1"
@@ -82,22 +82,26 @@ def snapshot_provenance(
     }
 
 
-def failure_counts(spec: ExportSpec, question_ids_query: QuerySet) -> tuple[dict[str, int], int]:
-    """Failed judgements by failure kind, and skipped human tasks, on the exported questions."""
-    failures = (
-        Judgement.objects.filter(
-            judge_job_id__in=spec.judge_job_ids, question_id__in=question_ids_query, ok=False
-        )
-        .values("failure_kind")
-        .annotate(n=Count("id"))
-        .order_by("failure_kind")
-    )
-    skipped = RankingTask.objects.filter(
-        campaign_id__in=spec.campaign_ids,
-        question_id__in=question_ids_query,
-        state=RankingTask.State.SKIPPED,
+def split_summary(*, bank_settings: Mapping[str, Any], question_counts: Mapping[str, int]) -> dict[str, Any]:
+    """How the question bank was split (its import settings; a setting the import did not record is None)
+    and how many of the snapshot's questions fall on each side."""
+    return {
+        "seed": bank_settings.get("split_seed"),
+        "test_count": bank_settings.get("test_count"),
+        "test_fraction": bank_settings.get("test_fraction"),
+        "strata": bank_settings.get("stratify_by"),
+        "train": question_counts["train"],
+        "test": question_counts["test"],
+    }
+
+
+def skipped_task_count(*, campaign_ids: Sequence[int], question_ids: Sequence[int]) -> int:
+    """Human tasks of these campaigns skipped on these questions (judge failures are counted as read)."""
+    if not campaign_ids:
+        return 0
+    return RankingTask.objects.filter(
+        campaign_id__in=campaign_ids, question_id__in=question_ids, state=RankingTask.State.SKIPPED
     ).count()
-    return {row["failure_kind"]: row["n"] for row in failures}, skipped
 
 
 def snapshot_manifest(
@@ -106,6 +110,7 @@ def snapshot_manifest(
     criteria_set: CriteriaSet,
     criteria: list[str],
     counts: dict[str, Any],
+    split: dict[str, Any],
     provenance: dict[str, Any],
     files: dict[str, str],
     name: str,
@@ -118,6 +123,7 @@ def snapshot_manifest(
         "criteria_set": {"key": criteria_set.key, "version": criteria_set.version, "criteria": criteria},
         "objective_weights": spec.configuration()["objective_weights"],
         "counts": counts,
+        "split": split,
         "provenance": provenance,
         "files": files,
     }

@@ -6,6 +6,9 @@ bounded whatever the export's size.
 
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -54,25 +57,75 @@ def pair_parquet_path(root: Path, criterion: str, split: str) -> Path:
     return root / "parquet" / criterion / f"{split}.parquet"
 
 
-class ParquetBatches:
-    """Rows buffered in batches of PARQUET_BATCH_ROWS and appended to one Parquet file."""
+class WriteQueue:
+    """Runs writes in submission order on one background thread: Arrow encodes and compresses Parquet
+    without holding the GIL, so the export's Python work goes on meanwhile. At most MAX_QUEUED writes
+    wait (memory stays bounded); a failed write raises on a later submit or at `close`."""
 
-    def __init__(self, path: Path, schema: pa.Schema) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.schema = schema
-        self.writer = pq.ParquetWriter(str(path), schema)
-        self.rows: list[dict[str, Any]] = []
+    MAX_QUEUED = 8
 
-    def add(self, row: dict[str, Any]) -> None:
-        self.rows.append(row)
-        if len(self.rows) >= PARQUET_BATCH_ROWS:
-            self.flush()
+    def __init__(self) -> None:
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="snapshot-parquet")
+        self.queued: deque[Future[None]] = deque()
 
-    def flush(self) -> None:
-        if self.rows:
-            self.writer.write_table(pa.Table.from_pylist(self.rows, schema=self.schema))
-            self.rows = []
+    def submit(self, write: Callable[..., None], *args: Any) -> None:
+        self.queued.append(self.executor.submit(write, *args))
+        while self.queued and (len(self.queued) > self.MAX_QUEUED or self.queued[0].done()):
+            self.queued.popleft().result()
+
+    def cancel(self) -> None:
+        """Drop the writes not started yet and wait for the one running (nothing is raised)."""
+        self.queued.clear()
+        self.executor.shutdown(wait=True, cancel_futures=True)
 
     def close(self) -> None:
+        """Wait for every write; raises the first failure."""
+        try:
+            while self.queued:
+                self.queued.popleft().result()
+        finally:
+            self.executor.shutdown(wait=True, cancel_futures=True)
+
+
+class ParquetBatches:
+    """Rows appended to one Parquet file in row groups of PARQUET_BATCH_ROWS (the last one, or one ended
+    by `flush`, shorter), written through a WriteQueue. Tables are buffered, never Python rows: building
+    columns is what costs."""
+
+    def __init__(self, path: Path, schema: pa.Schema, writes: WriteQueue) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.schema = schema
+        self.writes = writes
+        self.writer = pq.ParquetWriter(str(path), schema)
+        self.pending: list[pa.Table] = []
+        self.pending_rows = 0
+
+    def add_rows(self, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            self.add_table(pa.Table.from_pylist(rows, schema=self.schema))
+
+    def add_table(self, table: pa.Table) -> None:
+        self.pending.append(table)
+        self.pending_rows += table.num_rows
+        if self.pending_rows >= PARQUET_BATCH_ROWS:
+            table = self._take_pending()
+            full = table.num_rows - table.num_rows % PARQUET_BATCH_ROWS
+            for start in range(0, full, PARQUET_BATCH_ROWS):
+                self.writes.submit(self.writer.write_table, table.slice(start, PARQUET_BATCH_ROWS))
+            if full < table.num_rows:
+                self.pending, self.pending_rows = [table.slice(full)], table.num_rows - full
+
+    def flush(self) -> None:
+        """Write what is buffered as one row group."""
+        if self.pending_rows:
+            self.writes.submit(self.writer.write_table, self._take_pending())
+
+    def _take_pending(self) -> pa.Table:
+        table = pa.concat_tables(self.pending).combine_chunks()
+        self.pending, self.pending_rows = [], 0
+        return table
+
+    def close(self) -> None:
+        """Queue the last rows and the file's footer (the WriteQueue's close waits for them)."""
         self.flush()
-        self.writer.close()
+        self.writes.submit(self.writer.close)

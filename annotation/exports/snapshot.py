@@ -10,7 +10,7 @@ from typing import Any
 
 from annotation.exports.card import dataset_card
 from annotation.exports.hf_datasets import write_datasets
-from annotation.exports.manifest import failure_counts, snapshot_manifest, snapshot_provenance
+from annotation.exports.manifest import snapshot_manifest, snapshot_provenance, split_summary
 from annotation.exports.spec import ExportSpec
 from annotation.exports.streaming import QUESTION_CHUNK, SnapshotWriter, question_chunks
 from annotation.models import JudgeJob, RankingCampaign, ResponseSet
@@ -49,20 +49,26 @@ def export_snapshot_directory(
     )
     done = 0
     rows = questions.values_list("pk", "external_id", "text", "split").iterator(chunk_size=QUESTION_CHUNK)
-    for chunk in question_chunks(rows, QUESTION_CHUNK):
-        writer.write_chunk(chunk)
-        done += len(chunk)
-        if progress is not None:
-            progress(done, total)
-    writer.write_personas()
+    try:
+        for chunk in question_chunks(rows, QUESTION_CHUNK):
+            writer.write_chunk(chunk)
+            done += len(chunk)
+            if progress is not None:
+                progress(done, total)
+        writer.write_personas()
+    except BaseException:
+        writer.abandon()
+        raise
     files = writer.close()
     counts = writer.counts
-    counts["judge_failures"], counts["skipped_tasks"] = failure_counts(spec, questions.values("pk"))
     content_hash, manifest = snapshot_manifest(
         spec=spec,
         criteria_set=criteria_set,
         criteria=criteria,
         counts=counts,
+        split=split_summary(
+            bank_settings=response_set.bank.import_settings, question_counts=counts["questions"]
+        ),
         provenance=snapshot_provenance(response_set, judge_jobs, campaigns),
         files=files,
         name=name,

@@ -7,10 +7,15 @@ campaign ("annotator:<id>@campaign:<id>"). Rankings are rank vectors in the cano
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
+
+from django.db.models import TextField
+from django.db.models.functions import Cast
 
 from annotation.aggregation import (
     AggregateResult,
@@ -49,33 +54,61 @@ class RaterRanking:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def judge_rankings(*, question_ids: Sequence[int], judge_job_ids: Sequence[int]) -> Iterator[RaterRanking]:
-    """Valid persona-judge rankings of these questions, streamed.
+def rater_key(kind: str, rater_id: int, source_id: int) -> str:
+    """The aggregation's id of a rater: "persona:<id>@judge-job:<id>" or "annotator:<id>@campaign:<id>"."""
+    if kind == "persona":
+        return f"persona:{rater_id}@judge-job:{source_id}"
+    return f"annotator:{rater_id}@campaign:{source_id}"
 
-    Never those of a persona whose survey participant withdrew: withdrawal deletes its judgements, and this
-    filter also leaves out any that a job already running at the time stored afterwards.
+
+#: A stored persona judgement as the export reads it, failures too, its ranks as JSON text:
+#: (question_id, judge_job_id, persona_id, ok, failure_kind, ranks_json). Plain tuples: at study scale
+#: building a named record per row cost more than reading it.
+JudgementRow = tuple[int, int, int, bool, str, str | None]
+
+
+def judgement_rows(*, question_ids: Sequence[int], judge_job_ids: Sequence[int]) -> Iterator[JudgementRow]:
+    """Every judgement (failed ones too) of these questions by these jobs, in (question, job, persona) order.
+
+    The ranks come as JSON text, undecoded, so that the export can parse a chunk of them at once with
+    Arrow's JSON reader; :func:`decode_ranks` gives their Python values. Never those of a persona whose
+    survey participant withdrew: withdrawal deletes its judgements, and this filter also leaves out any that
+    a job already running at the time stored afterwards.
     """
     if not judge_job_ids or not question_ids:
         return
     rows = (
         Judgement.objects.filter(
-            judge_job_id__in=judge_job_ids,
-            question_id__in=question_ids,
-            ok=True,
-            persona__withdrawn_at__isnull=True,
+            judge_job_id__in=judge_job_ids, question_id__in=question_ids, persona__withdrawn_at__isnull=True
         )
         .order_by("question_id", "judge_job_id", "persona_id")
-        .values_list("question_id", "judge_job_id", "persona_id", "ranks")
+        .annotate(ranks_json=Cast("ranks", TextField()))
+        .values_list("question_id", "judge_job_id", "persona_id", "ok", "failure_kind", "ranks_json")
     )
-    for question_id, judge_job_id, persona_id, ranks in rows.iterator(chunk_size=READ_CHUNK):
-        yield RaterRanking(
-            rater_key=f"persona:{persona_id}@judge-job:{judge_job_id}",
-            rater_kind="persona",
-            rater_id=persona_id,
-            source_id=judge_job_id,
-            question_id=question_id,
-            ranks=ranks or {},
-        )
+    yield from rows.iterator(chunk_size=READ_CHUNK)
+
+
+def decode_ranks(texts: Sequence[str | None]) -> list[Any]:
+    """The stored ranks of many judgements (SQL NULL -> None), decoded by one json.loads of a JSON array
+    (the same values as decoding each)."""
+    return json.loads("[" + ",".join(text or "null" for text in texts) + "]")
+
+
+def judge_rankings(*, question_ids: Sequence[int], judge_job_ids: Sequence[int]) -> Iterator[RaterRanking]:
+    """Valid persona-judge rankings of these questions, streamed."""
+    rows = (row for row in judgement_rows(question_ids=question_ids, judge_job_ids=judge_job_ids) if row[3])
+    for batch in iter(lambda: list(islice(rows, READ_CHUNK)), []):
+        for (question_id, judge_job_id, persona_id, *_), ranks in zip(
+            batch, decode_ranks([row[5] for row in batch]), strict=True
+        ):
+            yield RaterRanking(
+                rater_key=rater_key("persona", persona_id, judge_job_id),
+                rater_kind="persona",
+                rater_id=persona_id,
+                source_id=judge_job_id,
+                question_id=question_id,
+                ranks=ranks or {},
+            )
 
 
 def human_rankings(*, question_ids: Sequence[int], campaign_ids: Sequence[int]) -> Iterator[RaterRanking]:
@@ -109,7 +142,7 @@ def human_rankings(*, question_ids: Sequence[int], campaign_ids: Sequence[int]) 
             if current is not None:
                 yield current
             current = RaterRanking(
-                rater_key=f"annotator:{annotator_id}@campaign:{campaign_id}",
+                rater_key=rater_key("annotator", annotator_id, campaign_id),
                 rater_kind="annotator",
                 rater_id=annotator_id,
                 source_id=campaign_id,

@@ -31,6 +31,9 @@ from core.services import audit_record, job_create
 from criteria.models import CriteriaSet
 
 PAIR_STRATEGIES: tuple[str, ...] = get_args(PairStrategy)
+# The archive only carries the files (their content is hashed file by file, never the archive's bytes):
+# level 1 compresses a study-scale export about 8x faster than gzip's default 9, for a ~40% larger file.
+ARCHIVE_COMPRESSLEVEL = 1
 
 
 class SnapshotError(ApplicationError):
@@ -123,7 +126,7 @@ def _sha256_file(path: Path) -> str:
 
 def archive_directory(*, directory: Path, target: Path) -> None:
     """tar.gz with the snapshot's files at the archive root (the worker unpacks it as the snapshot dir)."""
-    with tarfile.open(target, "w:gz") as tar:
+    with tarfile.open(target, "w:gz", compresslevel=ARCHIVE_COMPRESSLEVEL) as tar:
         for path in sorted(directory.rglob("*")):
             tar.add(path, arcname=str(path.relative_to(directory)), recursive=False)
 

@@ -8,7 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 from datasets import load_from_disk
 
-from annotation.models import DatasetSnapshot, Judgement, JudgePersona
+from annotation.models import DatasetSnapshot, Judgement, JudgePersona, QuestionBank
 from annotation.selectors import snapshots_for_training
 from annotation.services.ranking import ranking_campaign_create, ranking_task_submit
 from annotation.services.snapshots import (
@@ -120,6 +120,14 @@ def test_snapshot_follows_the_ml_contract_and_loads_with_datasets(
         "safety": {"train": 3, "test": 1},
     }
     assert manifest["counts"]["rankings"] == {"persona": 12, "annotator": 0}
+    assert manifest["split"] == {  # the bank was split with seed "s", one question in test
+        "seed": "s",
+        "test_count": 1,
+        "test_fraction": None,
+        "strata": None,
+        "train": 3,
+        "test": 1,
+    }
     assert manifest["provenance"]["judge_jobs"][0]["prompt_version"] == "persona-rank-v1"
     assert manifest["code_version"]
     questions = [json.loads(line) for line in (root / "questions.jsonl").read_text().splitlines()]
@@ -249,6 +257,24 @@ def test_a_snapshot_needs_a_source_of_rankings_for_every_criterion(response_set,
     therapeutic = CriteriaSet.objects.get(key="therapeutic", is_current=True)
     with pytest.raises(SnapshotError, match="did not rank"):
         snapshot_spec_build(response_set=response_set, criteria_set=therapeutic, judge_jobs=[judge_job])
+
+
+def test_the_manifest_records_how_the_bank_was_split(response_set, mini_criteria, judge_job, researcher):
+    """A fraction-split, stratified bank: the parameters are the import's; the counts are the snapshot's."""
+    settings = {**response_set.bank.import_settings, "test_count": None, "test_fraction": 0.25}
+    QuestionBank.objects.filter(pk=response_set.bank_id).update(
+        import_settings={**settings, "stratify_by": ["source", "length"]}
+    )
+    response_set.refresh_from_db()
+    snapshot, _ = freeze(response_set, mini_criteria, judge_job, researcher, spec={"split": "train"})
+    assert snapshot.manifest["split"] == {
+        "seed": "s",
+        "test_count": None,
+        "test_fraction": 0.25,
+        "strata": ["source", "length"],
+        "train": 3,
+        "test": 0,
+    }
 
 
 def test_an_empty_split_still_loads_with_its_columns(
