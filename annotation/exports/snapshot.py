@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,17 +49,20 @@ def export_snapshot_directory(
         spec=spec, root=root, criteria=criteria, ties=any(campaign.allow_ties for campaign in campaigns)
     )
     done = 0
+    # Closed on the way out, failure too: a server-side cursor left to the garbage collector would be closed
+    # later, inside whatever transaction the connection is in then, and abort it.
     rows = questions.values_list("pk", "external_id", "text", "split").iterator(chunk_size=QUESTION_CHUNK)
-    try:
-        for chunk in question_chunks(rows, QUESTION_CHUNK):
-            writer.write_chunk(chunk)
-            done += len(chunk)
-            if progress is not None:
-                progress(done, total)
-        writer.write_personas()
-    except BaseException:
-        writer.abandon()
-        raise
+    with closing(rows):
+        try:
+            for chunk in question_chunks(rows, QUESTION_CHUNK):
+                writer.write_chunk(chunk)
+                done += len(chunk)
+                if progress is not None:
+                    progress(done, total)
+            writer.write_personas()
+        except BaseException:
+            writer.abandon()
+            raise
     files = writer.close()
     counts = writer.counts
     content_hash, manifest = snapshot_manifest(
