@@ -171,7 +171,7 @@ class RssPeak:
 
 
 def export_once(spec, *, trace: bool) -> dict:
-    from annotation.exports import export_snapshot_directory
+    from annotation.exports.snapshot import export_snapshot_directory
     from annotation.services.snapshots import archive_directory
 
     with tempfile.TemporaryDirectory(prefix="bench-snapshot-") as workspace:

@@ -29,10 +29,6 @@ HEAVY = frozenset(
         "pyarrow",
     }
 )
-# annotation.exports still writes Parquet with a module-level pyarrow import; drop this allowance once
-# that import is made lazy too.
-LOADED_BY_EXPORTS_FOR_NOW = frozenset({"pyarrow"})
-
 # Run in the fresh interpreter. Entry points: every module of a project app with one of these names as
 # a path component. The GPU worker's packages (gpu, ml) load torch by design and are not part of the web
 # process; they are not even looked into, so their package __init__ modules are not imported either.
@@ -128,6 +124,6 @@ def test_web_entry_points_do_not_load_heavy_libraries():
     } <= set(report["imported"])
     print(f"peak RSS after start-up: {report['peak_rss_kib'] / 1024:.0f} MiB")
 
-    loaded = (HEAVY - LOADED_BY_EXPORTS_FOR_NOW) & set(report["top_level"])
+    loaded = HEAVY & set(report["top_level"])
     chains = "\n".join(import_chain(completed.stderr, module) for module in sorted(loaded))
     assert not loaded, f"loaded at start-up: {sorted(loaded)}\n{chains}"

@@ -18,10 +18,12 @@ One concern per module: :mod:`.spec` (what to export), :mod:`.streaming` (the JS
 memory), :mod:`.jsonl` (canonical JSON, hashed as written), :mod:`.pseudonyms` (keyed rater ids),
 :mod:`.parquet`, :mod:`.hf_datasets`, :mod:`.manifest` (provenance and the content hash), :mod:`.card` (the
 dataset card) and :mod:`.snapshot`, which writes a whole directory.
+
+Only the light names are re-exported here; the writer (``annotation.exports.snapshot``) loads pyarrow, so
+callers import it where they write, and the web process does not load pyarrow at start-up.
 """
 
 from annotation.exports.card import dataset_card
-from annotation.exports.snapshot import ExportResult, export_snapshot_directory
 from annotation.exports.spec import ExportSpec
 
-__all__ = ["ExportResult", "ExportSpec", "dataset_card", "export_snapshot_directory"]
+__all__ = ["ExportSpec", "dataset_card"]

@@ -22,7 +22,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from annotation.aggregation import PairStrategy
-from annotation.exports import ExportSpec, export_snapshot_directory
+from annotation.exports import ExportSpec
 from annotation.models import DatasetSnapshot, JudgeJob, RankingCampaign, ResponseSet, SplitScope
 from annotation.selectors.snapshots import SNAPSHOT_FREEZE_KIND, objective_weight_options
 from core.errors import ApplicationError
@@ -145,6 +145,9 @@ def snapshot_freeze(
     with tempfile.TemporaryDirectory(prefix="snapshot-") as workspace:
         root = Path(workspace) / "snapshot"
         root.mkdir()
+        # Imported when used: the writer loads pyarrow, which the web process should not load at start-up.
+        from annotation.exports.snapshot import export_snapshot_directory
+
         result = export_snapshot_directory(
             spec=spec, root=root, name=name, created_at=created_at.isoformat(), progress=progress
         )

@@ -17,9 +17,10 @@ import pyarrow.parquet as pq
 import pytest
 from django.contrib.auth import get_user_model
 
-from annotation.exports import ExportSpec, export_snapshot_directory
+from annotation.exports import ExportSpec
 from annotation.exports.chunk import ChunkRankings, JudgedBlock
 from annotation.exports.jsonl import canonical_json
+from annotation.exports.snapshot import export_snapshot_directory
 from annotation.models import (
     CandidateResponse,
     HumanRanking,
