@@ -299,21 +299,24 @@ def test_launch_while_running_returns_the_running_job(
     assert Job.objects.filter(kind=judging.JUDGE_JOB_KIND).count() == 1
 
 
+def _api_body(response_set, criteria_set, personas, **fields) -> dict:
+    """A judge-job API request for the first persona, against an endpoint that is never called."""
+    return {
+        "response_set": response_set.pk,
+        "criteria_set": criteria_set.key,
+        "personas": [personas[0].pk],
+        "base_url": "http://127.0.0.1:9/v1",
+        **fields,
+    }
+
+
 def test_api_builds_the_endpoint_with_server_defaults(
     settings, researcher_api, response_set, mini_criteria, personas, django_capture_on_commit_callbacks
 ):
     """The API's endpoint fields become one JudgeEndpoint: what is left out comes from settings.JUDGE_*,
     `seed` is the judge's sampling seed, and 0 requests per minute means no client-side limit."""
     settings.JUDGE_MAX_CONCURRENCY = 3
-    body = {
-        "name": "API judges",
-        "response_set": response_set.pk,
-        "criteria_set": mini_criteria.key,
-        "personas": [personas[0].pk],
-        "base_url": "http://127.0.0.1:9/v1",
-        "seed": 11,
-        "requests_per_minute": 0,
-    }
+    body = _api_body(response_set, mini_criteria, personas, name="API judges", seed=11, requests_per_minute=0)
     with django_capture_on_commit_callbacks(execute=False):
         created = researcher_api.post(reverse("api-judge-jobs"), body, format="json")
     assert created.status_code == 201, created.json()
@@ -335,15 +338,9 @@ def test_concurrency_and_rate_are_chosen_per_job_within_the_servers_limits(
     JUDGE_MAX_CONCURRENCY_LIMIT and JUDGE_REQUESTS_PER_MINUTE_LIMIT; beyond them: 400 naming the field."""
     settings.JUDGE_MAX_CONCURRENCY_LIMIT = 8
     settings.JUDGE_REQUESTS_PER_MINUTE_LIMIT = 600
-    body = {
-        "name": "fast judges",
-        "response_set": response_set.pk,
-        "criteria_set": mini_criteria.key,
-        "personas": [personas[0].pk],
-        "base_url": "http://127.0.0.1:9/v1",
-        "max_concurrency": 8,
-        "requests_per_minute": 600,
-    }
+    body = _api_body(
+        response_set, mini_criteria, personas, name="fast judges", max_concurrency=8, requests_per_minute=600
+    )
     with django_capture_on_commit_callbacks(execute=False):
         created = researcher_api.post(reverse("api-judge-jobs"), body, format="json")
     assert created.status_code == 201, created.json()
