@@ -9,6 +9,8 @@ position-level, exactly as the clinician chose them; statistics recode them to m
 from __future__ import annotations
 
 import random
+import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
@@ -37,6 +39,7 @@ MAX_SCENARIOS = 5000
 MAX_COMMENT_CHARS = 5000
 CHOICES = frozenset(StudyRating.Choice.values)
 GUESSES = frozenset(StudyAssignment.Guess.values)
+_SEPARATORS = re.compile(r"[\W_]+")
 
 
 class StudyError(ApplicationError):
@@ -62,7 +65,10 @@ class RatingInvalid(ApplicationError):
 
 
 def model_identifiers(*, response_sets: Sequence[ResponseSet], labels: Sequence[str]) -> list[str]:
-    """Strings that would unblind a clinician: labels, set names and sources, generating runs' names."""
+    """Strings that would unblind a clinician: labels, set names and sources, generating runs' names.
+
+    Identifiers with fewer than 3 letters or digits are dropped: they would refuse ordinary words.
+    """
     identifiers = list(labels)
     for response_set in response_sets:
         identifiers += [response_set.name, response_set.source]
@@ -71,12 +77,23 @@ def model_identifiers(*, response_sets: Sequence[ResponseSet], labels: Sequence[
                 response_set.training_run.name,
                 str(response_set.training_run.config.get("policy", "")),
             ]
-    return sorted({item.strip() for item in identifiers if item and len(item.strip()) >= 3}, key=len)
+    kept = {item.strip() for item in identifiers if len("".join(_tokens(item))) >= 3}
+    return sorted(kept, key=len)
+
+
+def _tokens(text: str) -> list[str]:
+    """Compatibility-normalised, casefolded words: any run of non-alphanumerics is one separator."""
+    return [token for token in _SEPARATORS.split(unicodedata.normalize("NFKC", text).casefold()) if token]
 
 
 def _leaks(text: str, identifiers: Sequence[str]) -> list[str]:
-    lowered = text.lower()
-    return [identifier for identifier in identifiers if identifier.lower() in lowered]
+    """Identifiers named in ``text``, whatever their case, width or separators ("Alpha-Model", "alpha.model").
+
+    Whole tokens only: the label "GPT" is found in "GPT model" but not in "GPTs", so short labels do not
+    refuse ordinary words that merely begin with them.
+    """
+    padded = f" {' '.join(_tokens(text))} "
+    return [name for name in identifiers if f" {' '.join(_tokens(name))} " in padded]
 
 
 def clinician_study_create(

@@ -21,6 +21,8 @@ IDENTIFIERS = (
     "file:trained",
     "researchers only",
 )
+# "Alpha-Model" in full-width forms (U+FF01 onwards), which NFKC folds back to ASCII.
+FULL_WIDTH_LABEL = "".join(chr(ord(char) + 0xFEE0) for char in "Alpha-Model")
 
 
 def _client_for(client, user):
@@ -81,6 +83,51 @@ def test_clinician_facing_texts_may_not_name_a_model(researcher):
             instructions="Compare x1 responses",
         )
     assert set(error.value.field_errors) >= {"clinician_title", "instructions"}
+
+
+def _create_titled(researcher, *, label_a, clinician_title, instructions=""):
+    from criteria.models import CriteriaSet
+
+    _, _, (a, b) = make_bank(models=["x1", "x2"], n_questions=3)
+    return clinician_study_create(
+        name="n",
+        criteria_set=CriteriaSet.objects.get(key="therapeutic_eval"),
+        response_set_a=a,
+        response_set_b=b,
+        label_a=label_a,
+        label_b="Base",
+        clinicians=make_clinicians(2),
+        created_by=researcher,
+        n_scenarios=2,
+        clinician_title=clinician_title,
+        instructions=instructions,
+    )
+
+
+@pytest.mark.parametrize(
+    ("title", "instructions"),
+    [
+        ("Alpha Model study", ""),
+        ("ALPHA_MODEL study", ""),
+        ("About alpha.model", ""),
+        (f"{FULL_WIDTH_LABEL} study", ""),
+        ("Study", "Compare X1_Responses with the rest"),  # a response-set name, separators changed
+        ("Study", "Read FILE/x1.CSV first"),  # a response-set source
+    ],
+)
+def test_model_names_are_refused_whatever_their_case_and_separators(researcher, title, instructions):
+    with pytest.raises(StudyError) as error:
+        _create_titled(researcher, label_a="Alpha-Model", clinician_title=title, instructions=instructions)
+    assert set(error.value.field_errors) == {"clinician_title" if instructions == "" else "instructions"}
+
+
+@pytest.mark.parametrize(("title", "refused"), [("How GPTs answer", False), ("How a gpt answers", True)])
+def test_model_names_match_whole_words_only(researcher, title, refused):
+    if refused:
+        with pytest.raises(StudyError):
+            _create_titled(researcher, label_a="GPT", clinician_title=title)
+    else:
+        assert _create_titled(researcher, label_a="GPT", clinician_title=title).clinician_title == title
 
 
 def test_item_api_is_blinded_and_shows_this_clinicians_order(researcher, client):
