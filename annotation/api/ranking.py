@@ -26,9 +26,11 @@ from core.api import StrictSerializer
 from core.permissions import IsAnnotator, IsResearcher
 from core.roles import Role, user_has_role
 from criteria.models import CriteriaSet
+from survey_app.pseudonyms import keyed_pseudonym
 
 MAX_CRITERIA = 50
 MAX_K = 50
+SHOWN_ID_CHARS = 16
 
 
 class IsResearcherOrAnnotator(BasePermission):
@@ -46,7 +48,9 @@ class TaskSerializer(serializers.ModelSerializer):
 
 
 class ShownResponseSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
+    id = serializers.CharField(
+        help_text="Opaque id, stable within this task only (database ids could reveal a response's origin)."
+    )
     position = serializers.IntegerField(help_text="1-based position as shown.")
     text = serializers.CharField()
 
@@ -102,6 +106,11 @@ def _visible_task(request, pk: int) -> RankingTask:
     return task
 
 
+def shown_response_id(*, task: RankingTask, response_id: int) -> str:
+    """A per-task keyed pseudonym for a response: the same response gets unrelated ids in different tasks."""
+    return keyed_pseudonym(purpose="ranking-task-response", value=f"{task.pk}:{response_id}")[:SHOWN_ID_CHARS]
+
+
 def task_detail_data(task: RankingTask, *, for_annotator: bool) -> dict:
     shown = task_responses_shown(task=task)
     position = {response.pk: index for index, response in enumerate(shown)}
@@ -120,7 +129,11 @@ def task_detail_data(task: RankingTask, *, for_annotator: bool) -> dict:
         "instructions": task.campaign.instructions,
         "question": task.question.text,
         "responses": [
-            {"id": response.pk, "position": index + 1, "text": response.text}
+            {
+                "id": shown_response_id(task=task, response_id=response.pk),
+                "position": index + 1,
+                "text": response.text,
+            }
             for index, response in enumerate(shown)
         ],
         "criteria": [

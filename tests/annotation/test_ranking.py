@@ -6,6 +6,7 @@ from collections import Counter
 import pytest
 
 from annotation.models import HumanRanking, RankingTask
+from annotation.selectors.campaigns import task_responses_shown
 from annotation.services.ranking import RankingError, ranking_campaign_create, ranking_task_submit
 from tests.factories import UserFactory
 
@@ -169,7 +170,17 @@ def test_an_annotator_ranks_through_the_api_and_never_sees_other_rankings(campai
     client = api_for(second)
     detail = client.get(f"/api/annotation/tasks/{task_second.pk}/").json()
     assert detail["my_rankings"] == {} and detail["state"] == "pending"
-    assert [r["id"] for r in detail["responses"]] == task_second.response_order
+    shown = task_responses_shown(task=task_second)
+    assert [r["text"] for r in detail["responses"]] == [response.text for response in shown]
+    assert [r["position"] for r in detail["responses"]] == [1, 2, 3, 4, 5]
+    shown_ids = [r["id"] for r in detail["responses"]]
+    assert len(set(shown_ids)) == 5 and not set(map(str, shown_ids)) & {
+        str(response.pk) for response in shown
+    }
+    other_ids = [
+        r["id"] for r in api_for(first).get(f"/api/annotation/tasks/{task_first.pk}/").json()["responses"]
+    ]
+    assert not set(shown_ids) & set(other_ids)  # the same responses, unlinkable across tasks
     assert [c["key"] for c in detail["criteria"]] == ["empathy", "safety"]
     assert "rankings" not in detail and "flagged_harmful" not in detail
 
@@ -190,7 +201,9 @@ def test_an_annotator_ranks_through_the_api_and_never_sees_other_rankings(campai
         format="json",
     )
     assert ok.status_code == 200 and ok.json()["state"] == "submitted"
-    mine = client.get(f"/api/annotation/tasks/{task_second.pk}/").json()["my_rankings"]
+    again = client.get(f"/api/annotation/tasks/{task_second.pk}/").json()
+    assert [r["id"] for r in again["responses"]] == shown_ids  # stable for the task
+    mine = again["my_rankings"]
     assert mine == {"empathy": [5, 4, 3, 2, 1], "safety": [1, 2, 3, 4, 5]}  # in the order this annotator saw
 
 
