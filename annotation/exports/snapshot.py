@@ -57,6 +57,7 @@ def export_snapshot_directory(
                 progress(done, total)
         writer.write_personas()
     except BaseException:
+        rows.close()  # ends the server-side cursor now, within its transaction, not whenever it is collected
         writer.abandon()
         raise
     files = writer.close()
