@@ -16,6 +16,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connection
 
 from annotation.exports import ExportSpec
 from annotation.exports.chunk import ChunkRankings, JudgedBlock
@@ -384,7 +385,7 @@ def test_only_judgements_ranking_every_criterion_with_integers_take_the_fast_pat
         assert block.ranks["a"].to_pylist() == [[3, 1, 2], json.loads(text)["a"]]
 
 
-def test_a_failed_export_stops_its_background_parquet_writes(pinned_dataset, tmp_path, monkeypatch):
+def test_a_failed_export_ends_its_background_writes_and_its_cursor(pinned_dataset, tmp_path, monkeypatch):
     monkeypatch.setattr("annotation.exports.snapshot.QUESTION_CHUNK", 1)
     aggregate = ChunkRankings.aggregate
     chunks = []
@@ -398,6 +399,10 @@ def test_a_failed_export_stops_its_background_parquet_writes(pinned_dataset, tmp
     monkeypatch.setattr(ChunkRankings, "aggregate", fails_on_the_third_chunk)
     with pytest.raises(RuntimeError, match="went away") as failure:
         _export(pinned_dataset, "judges", tmp_path / "snapshot")
-    # The traceback keeps the export's objects alive: the thread must have ended all the same.
+    # The traceback keeps the export's objects alive: its thread and its database cursor must have ended all
+    # the same (a cursor left to the garbage collector is closed later, inside some other transaction).
     assert not [thread for thread in threading.enumerate() if thread.name.startswith("snapshot-parquet")]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM pg_cursors WHERE name LIKE '_django_curs%'")
+        assert cursor.fetchall() == []
     assert failure.traceback
