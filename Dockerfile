@@ -5,7 +5,7 @@ ARG REQUIREMENTS=web
 ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 WORKDIR /app
 COPY requirements/ requirements/
-RUN pip install -r requirements/${REQUIREMENTS}.txt
+RUN pip install -r requirements/${REQUIREMENTS}.txt -c requirements/${REQUIREMENTS}.lock
 COPY . .
 RUN if [ "$REQUIREMENTS" = "web" ]; then \
       SECRET_KEY=build-only-collectstatic-key-that-is-long-enough-000000000000 ALLOWED_HOSTS=build \

@@ -7,4 +7,4 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -r requirements/dev.txt
+.venv/bin/python -m pip install -q -r requirements/dev.txt -c requirements/dev.lock

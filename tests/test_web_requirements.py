@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from scripts.lock_requirements import resolve
+
 ROOT = Path(__file__).resolve().parents[1]
 WEB_PACKAGES = ("annotation", "config", "core", "criteria", "demo", "evaluation", "judges", "survey_app")
 # The GPU tier's packages run in the worker image (requirements/worker.txt), never in the web process.
@@ -79,3 +81,32 @@ def test_images_leave_out_version_control_local_environments_and_data():
         if line.strip() and not line.startswith("#")
     }
     assert {".git", ".venv", "var", ".env"} <= ignored
+
+
+def _pins(path: Path) -> dict[str, str]:
+    pins = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.split("#")[0].strip()
+        if line and not line.startswith("-r"):
+            name, version = line.split("==")
+            pins[name.split("[")[0].strip().lower().replace("_", "-")] = version.strip()
+    return pins
+
+
+@pytest.mark.parametrize("tier", ["web", "worker", "dev"])
+def test_each_lock_pins_the_direct_requirements_at_their_versions(tier):
+    lock = _pins(ROOT / "requirements" / f"{tier}.lock")
+    sources = [ROOT / "requirements" / f"{tier}.txt"]
+    if tier == "dev":
+        sources += [ROOT / "requirements" / "web.txt", ROOT / "requirements" / "worker.txt"]
+    direct = {name: version for source in sources for name, version in _pins(source).items()}
+    assert {name: lock.get(name) for name in direct} == direct
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("tier", ["web", "worker"])
+def test_each_lock_is_exactly_what_its_requirements_resolve_to(tier):
+    """A requirements change without a new lock fails here: pip, on a clean environment, would install
+    something the lock does not pin (or the lock would constrain it away)."""
+    resolved = {name.lower().replace("_", "-"): version for name, version in resolve(tier).items()}
+    assert resolved == _pins(ROOT / "requirements" / f"{tier}.lock")
