@@ -290,29 +290,28 @@ def personas_export(*, study: Study, actor: AbstractBaseUser, request=None) -> s
     }
     personas = [p for p in study.personas.filter(selected=True) if p.participant_id in responses]
     rare = _rare_demographics([responses[p.participant_id][1].answers for p in personas])
-    with transaction.atomic():
-        event = audit_record(
-            action=PERSONAS_EXPORT_ACTION,
-            actor=actor,
-            obj=study,
-            detail={"personas": len(personas), "suppressed": {k: sorted(v) for k, v in rare.items() if v}},
-            request=request,
+    event = audit_record(
+        action=PERSONAS_EXPORT_ACTION,
+        actor=actor,
+        obj=study,
+        detail={"personas": len(personas), "suppressed": {k: sorted(v) for k, v in rare.items() if v}},
+        request=request,
+    )
+    records = []
+    for persona in personas:
+        participant, response = responses[persona.participant_id]
+        suppressed = dataclasses.replace(response, answers=_suppress_answers(response.answers, rare))
+        records.append(
+            {
+                "persona_id": _export_pseudonym(
+                    export=f"personas-export-{event.pk}", participant=participant
+                ),
+                "split": persona.split,
+                "quality_score": persona.quality_score,
+                "primary_preference": persona.primary_preference,
+                "text": persona_text(suppressed),
+            }
         )
-        records = []
-        for persona in personas:
-            participant, response = responses[persona.participant_id]
-            suppressed = dataclasses.replace(response, answers=_suppress_answers(response.answers, rare))
-            records.append(
-                {
-                    "persona_id": _export_pseudonym(
-                        export=f"personas-export-{event.pk}", participant=participant
-                    ),
-                    "split": persona.split,
-                    "quality_score": persona.quality_score,
-                    "primary_preference": persona.primary_preference,
-                    "text": persona_text(suppressed),
-                }
-            )
     # Ordered by pseudonym within each split, so the order does not reveal the order of enrolment.
     records.sort(key=lambda record: (record["split"], record["persona_id"]))
     return "".join(json.dumps(record) + "\n" for record in records)
