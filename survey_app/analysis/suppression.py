@@ -6,12 +6,17 @@ all but one of the cells that add up to it are visible, the hidden one could be 
 cell is hidden (the smallest non-zero visible one, else the total itself), until no such line remains.
 This defeats derivation from any single line; it does not search for attacks that combine several lines
 (a linear-programming audit would), which is acceptable for the one- and two-way tables shown here.
+
+Record-level exports publish no counts, so they use the primary rule alone: a category chosen by 1 to
+`threshold` respondents is replaced wherever it appears (`rare_categories`).
 """
 
-from collections.abc import Hashable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 SMALL_CELL_MAX = 10
+SUPPRESSED = "suppressed"  # what a record-level export shows in place of a rare category
 
 Line = tuple[Sequence[Hashable], Hashable]
 
@@ -116,3 +121,11 @@ def suppress_counts(*, counts: Mapping[str, int], threshold: int = SMALL_CELL_MA
     """Counts that do not add up to a published total (multi-select: one person may be in several),
     so no subtraction is possible: primary suppression only."""
     return {value: Cell(count, 1 <= count <= threshold) for value, count in counts.items()}
+
+
+def rare_categories(*, choices: Iterable[Collection[str]], threshold: int = SMALL_CELL_MAX) -> set[str]:
+    """The categories chosen by 1 to `threshold` respondents, for record-level releases (exports), where
+    such a category would single its few members out. Each respondent gives the categories they chose:
+    one for a single choice, any number for a multi-select, none when unanswered."""
+    counts = Counter(value for chosen in choices for value in set(chosen))
+    return {value for value, count in counts.items() if count <= threshold}

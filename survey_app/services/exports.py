@@ -1,14 +1,19 @@
-"""Survey-response exports: a background job writes responses.csv and data_dictionary.csv into a zip.
+"""Survey exports: a background job writes responses.csv and data_dictionary.csv into a zip; the selected
+personas are exported as JSON Lines on request.
 
-De-identified by default: each export gets its own keyed pseudonyms (rows cannot be linked across exports
-or to participant records), Prolific identifiers are never exported, free text only when asked for, and
-demographic categories chosen by 1-10 respondents are suppressed. Withdrawn participants have no answers
-left, so they are in no export made after their withdrawal.
+Both are de-identified the same way: each export gets its own keyed pseudonyms (rows cannot be linked
+across exports, between the two kinds of export, or to participant records), Prolific identifiers are
+never exported, free text only when asked for, and demographic categories (SUPPRESSIBLE) chosen by 1-10
+of the exported respondents are suppressed. Diagnoses are not suppressed: they are the background the
+personas and analyses are about, and the dashboard shows their counts with suppression. Withdrawn
+participants have no answers or persona left, so they are in no export made after their withdrawal.
 """
 
+import dataclasses
 import io
+import json
 import zipfile
-from collections import Counter
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -19,14 +24,14 @@ from core.csv import SafeDictWriter, SafeWriter
 from core.models import Job
 from core.services import JobProgress, audit_record, job_create, job_handler
 from survey_app import instrument as keys
-from survey_app.analysis.personas import ResponseData
-from survey_app.analysis.suppression import SMALL_CELL_MAX
+from survey_app.analysis.personas import ResponseData, persona_text
+from survey_app.analysis.suppression import SUPPRESSED, rare_categories
 from survey_app.models import Item, ItemKind, Participant, Study
 from survey_app.pseudonyms import keyed_pseudonym
 from survey_app.selectors import completed_responses, rankable_criteria, study_criteria
 
 EXPORT_KIND = "survey_export"
-SUPPRESSED = "suppressed"
+PERSONAS_EXPORT_ACTION = "survey.personas_export"
 SUPPRESSIBLE = (keys.AGE_GROUP, keys.GENDER, keys.ETHNICITY)
 META_VARIABLES = [
     ("respondent", "Respondent pseudonym, valid in this export only", "string"),
@@ -112,26 +117,58 @@ def _variables(
     return variables
 
 
-def _suppress_small_cells(rows: list[dict[str, Any]], variables: list[_Variable]) -> list[str]:
-    """Replace rare demographic categories (1-10 respondents) so no small group can be singled out."""
+def _export_pseudonym(*, export: str, participant: Participant) -> str:
+    """The participant's id in one export only: keyed (not reversible without PSEUDONYM_KEY) and
+    domain-separated by `export`, so two exports cannot be joined."""
+    return keyed_pseudonym(purpose=export, value=str(participant.pk))[:16]
+
+
+def _chosen(value: Any) -> list[str]:
+    if value is None or value == "":
+        return []
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+
+def _rare_demographics(answers: Sequence[Mapping[str, Any]]) -> dict[str, set[str]]:
+    """By item key, the demographic categories chosen by 1-10 of the exported respondents: the one rule
+    both exports apply."""
+    return {key: rare_categories(choices=[_chosen(a.get(key)) for a in answers]) for key in SUPPRESSIBLE}
+
+
+def _suppress_small_cells(
+    rows: list[dict[str, Any]], variables: list[_Variable], rare: dict[str, set[str]]
+) -> list[str]:
+    """Replace rare demographic categories so no small group can be singled out. A rare multi-select
+    option loses its whole column, so not even its 0s tell who chose it."""
     suppressed = []
     for variable in variables:
-        if variable.item_key not in SUPPRESSIBLE:
+        if variable.item_key not in rare:
             continue
         if variable.kind == ItemKind.MULTI:
-            chosen = sum(1 for row in rows if row[variable.name] == 1)
-            if 1 <= chosen <= SMALL_CELL_MAX:
+            if variable.part in rare[variable.item_key]:
                 for row in rows:
                     row[variable.name] = SUPPRESSED
                 suppressed.append(variable.name)
             continue
-        counts = Counter(row[variable.name] for row in rows if row[variable.name] != "")
-        rare = {value for value, count in counts.items() if count <= SMALL_CELL_MAX}
         for row in rows:
-            if row[variable.name] in rare:
+            if str(row[variable.name]) in rare[variable.item_key]:
                 row[variable.name] = SUPPRESSED
-        suppressed += [f"{variable.name}={value}" for value in sorted(rare)]
+        suppressed += [f"{variable.name}={value}" for value in sorted(rare[variable.item_key])]
     return suppressed
+
+
+def _suppress_answers(answers: Mapping[str, Any], rare: dict[str, set[str]]) -> dict[str, Any]:
+    """`answers` with rare demographic categories replaced (a multi-select keeps its other choices)."""
+    result = dict(answers)
+    for key, values in rare.items():
+        chosen = _chosen(result.get(key))
+        if not chosen or not values.intersection(chosen):
+            continue
+        if isinstance(result[key], list):
+            result[key] = list(dict.fromkeys(SUPPRESSED if v in values else v for v in chosen))
+        else:
+            result[key] = SUPPRESSED
+    return result
 
 
 def _dictionary(
@@ -199,7 +236,7 @@ def survey_export(job: Job, progress: JobProgress) -> dict:
     for index, (participant, response) in enumerate(responses, start=1):
         submission = participant.submission
         row: dict[str, Any] = {
-            "respondent": keyed_pseudonym(purpose=f"survey-export-{job.pk}", value=str(participant.pk))[:16],
+            "respondent": _export_pseudonym(export=f"survey-export-{job.pk}", participant=participant),
             "instrument_version": participant.instrument.version,
             "consent_version": participant.consent.version,
             "source": participant.source,
@@ -211,7 +248,13 @@ def survey_export(job: Job, progress: JobProgress) -> dict:
         rows.append(row)
         if index % 100 == 0:
             progress.update(done=index)
-    suppressed = [] if job.params.get("keep_small_cells") else _suppress_small_cells(rows, variables)
+    suppressed = (
+        []
+        if job.params.get("keep_small_cells")
+        else _suppress_small_cells(
+            rows, variables, _rare_demographics([response.answers for _, response in responses])
+        )
+    )
     columns = [name for name, _, _ in META_VARIABLES] + [variable.name for variable in variables]
     data = io.StringIO()
     writer = SafeDictWriter(data, fieldnames=columns)
@@ -236,3 +279,39 @@ def survey_export(job: Job, progress: JobProgress) -> dict:
         "free_text": include_free_text,
         "suppressed": suppressed,
     }
+
+
+def personas_export(*, study: Study, actor: AbstractBaseUser, request=None) -> str:
+    """The selected personas of `study` as JSON Lines (id, split, quality, primary preference, text),
+    audit-logged. Ids are pseudonyms keyed to this export's audit event; the text is written again from
+    the answers with demographic categories chosen by 1-10 of the exported personas suppressed."""
+    responses = {
+        participant.pk: (participant, response) for participant, response in completed_responses(study=study)
+    }
+    personas = [p for p in study.personas.filter(selected=True) if p.participant_id in responses]
+    rare = _rare_demographics([responses[p.participant_id][1].answers for p in personas])
+    event = audit_record(
+        action=PERSONAS_EXPORT_ACTION,
+        actor=actor,
+        obj=study,
+        detail={"personas": len(personas), "suppressed": {k: sorted(v) for k, v in rare.items() if v}},
+        request=request,
+    )
+    records = []
+    for persona in personas:
+        participant, response = responses[persona.participant_id]
+        suppressed = dataclasses.replace(response, answers=_suppress_answers(response.answers, rare))
+        records.append(
+            {
+                "persona_id": _export_pseudonym(
+                    export=f"personas-export-{event.pk}", participant=participant
+                ),
+                "split": persona.split,
+                "quality_score": persona.quality_score,
+                "primary_preference": persona.primary_preference,
+                "text": persona_text(suppressed),
+            }
+        )
+    # Ordered by pseudonym within each split, so the order does not reveal the order of enrolment.
+    records.sort(key=lambda record: (record["split"], record["persona_id"]))
+    return "".join(json.dumps(record) + "\n" for record in records)

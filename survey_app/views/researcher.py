@@ -43,7 +43,7 @@ from survey_app.services.derived import (
     personas_select,
     weight_sets_derive,
 )
-from survey_app.services.exports import survey_export_request
+from survey_app.services.exports import personas_export, survey_export_request
 from survey_app.services.studies import (
     consent_version_publish,
     instrument_publish,
@@ -248,33 +248,12 @@ class PersonaListView(SurveyResearcherView):
 
 
 class PersonaExportView(SurveyResearcherView):
-    """Selected personas as JSON Lines (id, split, quality, text); audit-logged."""
+    """Selected personas as de-identified JSON Lines (survey_app.services.exports.personas_export)."""
 
     def get(self, request, slug: str):
         study = self.study()
-        personas = study.personas.filter(selected=True).order_by("split", "id")
-        lines = [
-            json.dumps(
-                {
-                    "persona_id": p.pk,
-                    "split": p.split,
-                    "quality_score": p.quality_score,
-                    "primary_preference": p.primary_preference,
-                    "text": p.text,
-                }
-            )
-            for p in personas
-        ]
-        audit_record(
-            action="survey.personas_export",
-            actor=request.user,
-            obj=study,
-            detail={"personas": len(lines)},
-            request=request,
-        )
-        response = HttpResponse(
-            "\n".join(lines) + ("\n" if lines else ""), content_type="application/x-ndjson"
-        )
+        body = personas_export(study=study, actor=request.user, request=request)
+        response = HttpResponse(body, content_type="application/x-ndjson")
         response["Content-Disposition"] = f'attachment; filename="personas-{study.slug}.jsonl"'
         return response
 
