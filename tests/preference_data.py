@@ -58,8 +58,13 @@ def response_set(bank_import):
 @pytest.fixture
 def mini_criteria(db) -> CriteriaSet:
     """A two-criterion set (empathy, safety) so tests stay small."""
-    criteria_set = CriteriaSet.objects.create(key="mini", version=1, name="Mini", is_current=True)
-    for position, key in enumerate(["empathy", "safety"]):
+    return criteria_set_with(["empathy", "safety"], key="mini", version=1, name="Mini", is_current=True)
+
+
+def criteria_set_with(keys, **fields) -> CriteriaSet:
+    """A criteria set (`fields` as for CriteriaSet) with criteria `keys`, in that order, and plain texts."""
+    criteria_set = CriteriaSet.objects.create(**fields)
+    for position, key in enumerate(keys):
         Criterion.objects.create(
             criteria_set=criteria_set,
             key=key,

@@ -34,7 +34,7 @@ from annotation.models import (
     RankingTask,
     ResponseSet,
 )
-from criteria.models import CriteriaSet, Criterion
+from tests.preference_data import criteria_set_with
 
 pytestmark = pytest.mark.django_db
 
@@ -96,17 +96,7 @@ HUMAN = [  # (annotator, question external id, task state, stored ranks)
 def pinned_dataset(settings):
     """The fixed dataset; returns (response set, criteria set, judge jobs, campaign)."""
     settings.PSEUDONYM_KEY = "pinned-export-key"
-    criteria_set = CriteriaSet.objects.create(pk=BASE, key="pinned", version=3, name="Pinned")
-    for position, key in enumerate(CRITERIA):
-        Criterion.objects.create(
-            criteria_set=criteria_set,
-            key=key,
-            name=key.capitalize(),
-            question=f"How good is the {key}?",
-            better_when="better",
-            worse_when="worse",
-            position=position,
-        )
+    criteria_set = criteria_set_with(CRITERIA, pk=BASE, key="pinned", version=3, name="Pinned")
     bank = QuestionBank.objects.create(
         pk=BASE,
         name="Pinned bank",
