@@ -54,4 +54,13 @@ def celery_settings() -> dict:
         "worker_prefetch_multiplier": 1,
         "worker_hijack_root_logger": False,
         "task_always_eager": False,
+        # Work created while the broker was down stays QUEUED and unpublished; beat sends it again.
+        "beat_schedule": {
+            "republish-jobs": {
+                "task": "core.jobs_republish",
+                "schedule": env_int("JOB_REPUBLISH_INTERVAL_S", 60),
+                "kwargs": {"older_than_s": env_int("JOB_REPUBLISH_AFTER_S", 60)},
+                "options": {"queue": DEFAULT_QUEUE},
+            }
+        },
     }

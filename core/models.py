@@ -68,6 +68,11 @@ class StatusMachine(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
+    published_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When its task message reached the queue; unset while the queue was down.",
+    )
 
     class Meta:
         abstract = True
@@ -75,6 +80,11 @@ class StatusMachine(models.Model):
     @property
     def is_terminal(self) -> bool:
         return self.status in TERMINAL_STATUSES
+
+    @property
+    def awaits_queue(self) -> bool:
+        """Queued, but its message never reached the task queue (the reconciler will send it)."""
+        return self.status == Status.QUEUED and self.published_at is None
 
 
 class Job(StatusMachine):

@@ -4,7 +4,8 @@ import io
 import logging
 import time
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -16,6 +17,7 @@ from django.utils import timezone
 
 from core.csv import SafeWriter
 from core.models import ALLOWED_TRANSITIONS, TERMINAL_STATUSES, AuditEvent, Job, Status
+from core.publishing import REPUBLISHERS, publish_now, publish_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -133,7 +135,9 @@ def job_create(
     created_by: AbstractBaseUser | None = None,
     idempotency_key: str | None = None,
 ) -> Job:
-    """Create a job and enqueue it once the transaction commits. Same key, same job: no duplicate."""
+    """Create a job and enqueue it once the transaction commits. Same key, same job: no duplicate.
+
+    A broker outage does not fail the caller: the job stays QUEUED and jobs_republish sends it later."""
     if kind not in JOB_HANDLERS:
         raise ValueError(f"Unknown job kind {kind!r}.")
     from core.tasks import job_execute
@@ -149,10 +153,52 @@ def job_create(
             )
             status_transition(model=Job, pk=job.pk, to=Status.QUEUED)
             job.refresh_from_db()
-            transaction.on_commit(lambda: job_execute.delay(job.pk))
+            publish_on_commit(send=lambda: job_execute.delay(job.pk), row=job, what=f"job {job.pk}")
     except IntegrityError:
         return Job.objects.get(kind=kind, idempotency_key=idempotency_key)
     return job
+
+
+def queued_unpublished_claim(*, model: type[models.Model], older_than_s: int) -> Iterator[int]:
+    """Yield each row left QUEUED and unpublished for `older_than_s` seconds, claimed for this pass.
+
+    The claim stamps `published_at` in a guarded UPDATE, so two reconcilers running at once never both
+    send a row, and one pass sends each row at most once. The caller sends it and, when the send fails,
+    calls `published_clear` so the next pass tries again.
+    """
+    cutoff = timezone.now() - timedelta(seconds=older_than_s)
+    stranded = model.objects.filter(status=Status.QUEUED, published_at__isnull=True, created_at__lte=cutoff)
+    for pk in stranded.order_by("pk").values_list("pk", flat=True):
+        if model.objects.filter(pk=pk, published_at__isnull=True).update(published_at=timezone.now()):
+            yield pk
+
+
+def published_clear(*, model: type[models.Model], pk: int) -> None:
+    model.objects.filter(pk=pk).update(published_at=None)
+
+
+def jobs_republish(*, older_than_s: int) -> list[int]:
+    """Publish again the jobs (and registered kinds of work) a broker outage left QUEUED and unpublished.
+
+    Returns the ids of the jobs sent. A pass stops at the first failed send: the broker is still down.
+    """
+    from core.tasks import job_execute
+
+    sent: list[int] = []
+    for job_id in queued_unpublished_claim(model=Job, older_than_s=older_than_s):
+        if not publish_now(
+            send=lambda job_id=job_id: job_execute.delay(job_id), row=Job(pk=job_id), what=f"job {job_id}"
+        ):
+            published_clear(model=Job, pk=job_id)
+            return sent
+        sent.append(job_id)
+    if sent:
+        logger.info("Republished %d queued job(s) after a task-queue outage: %s", len(sent), sent)
+    for name, republish in REPUBLISHERS.items():
+        others = republish(older_than_s)
+        if others:
+            logger.info("Republished %d queued %s after a task-queue outage: %s", len(others), name, others)
+    return sent
 
 
 def job_cancel(*, job: Job, actor: AbstractBaseUser) -> bool:

@@ -10,3 +10,5 @@ class TrainingWorkerConfig(AppConfig):
         from training_worker.signals import run_finished
 
         run_finished.connect(generation_run_finished, dispatch_uid="generation_run_finished")
+        # Registers the training-run republisher with core's reconciler.
+        import training_worker.services  # noqa: F401

@@ -3,6 +3,7 @@
 import hashlib
 import logging
 import secrets
+from collections.abc import Callable
 from datetime import timedelta
 from http import HTTPStatus
 from typing import Any
@@ -17,7 +18,8 @@ from django.utils import timezone
 from config.celery_config import GPU_TASK_PREFIX
 from core.errors import ApplicationError, ConflictError
 from core.models import TERMINAL_STATUSES, Status
-from core.services import audit_record, status_transition
+from core.publishing import publish_now, publish_on_commit, republisher
+from core.services import audit_record, published_clear, queued_unpublished_claim, status_transition
 from training_worker.models import BaseModel, RunArtifact, RunEvent, RunToken, TrainingRun, hash_token
 from training_worker.signals import run_finished
 
@@ -85,10 +87,31 @@ def training_run_enqueue(*, run: TrainingRun) -> bool:
     with transaction.atomic():
         if not status_transition(model=TrainingRun, pk=run.pk, to=Status.QUEUED):
             return False
-        raw = run_token_issue(run=run)
-        kwargs = {"run_id": run.pk, "api_url": settings.PUBLIC_BASE_URL, "token": raw}
-        transaction.on_commit(lambda: current_app.send_task(GPU_TRAIN_TASK, kwargs=kwargs))
+        publish_on_commit(send=training_run_message(run_id=run.pk), row=run, what=f"run {run.pk}")
     return True
+
+
+def training_run_message(*, run_id: int) -> Callable[[], None]:
+    """The send for a run's gpu-queue message, carrying a fresh token (only its hash is kept)."""
+    raw = run_token_issue(run=TrainingRun(pk=run_id))
+    kwargs = {"run_id": run_id, "api_url": settings.PUBLIC_BASE_URL, "token": raw}
+    return lambda: current_app.send_task(GPU_TRAIN_TASK, kwargs=kwargs)
+
+
+@republisher("training runs")
+def training_runs_republish(older_than_s: int) -> list[int]:
+    """Send again the runs a broker outage left QUEUED and unpublished (core.services.jobs_republish).
+
+    Only never-sent runs: a second message for a run that is running would start a concurrent resume.
+    """
+    sent: list[int] = []
+    for run_id in queued_unpublished_claim(model=TrainingRun, older_than_s=older_than_s):
+        send = training_run_message(run_id=run_id)
+        if not publish_now(send=send, row=TrainingRun(pk=run_id), what=f"run {run_id}"):
+            published_clear(model=TrainingRun, pk=run_id)
+            return sent
+        sent.append(run_id)
+    return sent
 
 
 def training_run_cancel(*, run: TrainingRun, actor: AbstractBaseUser) -> bool:
