@@ -54,6 +54,7 @@ def test_worker_commands_name_real_apps_and_queues():
     gpu_cmd = SERVICES["worker-gpu"]["command"]
     assert default_cmd[default_cmd.index("-A") + 1] == "config.celery"
     assert default_cmd[default_cmd.index("-Q") + 1] == DEFAULT_QUEUE
+    assert "-B" in default_cmd  # beat: the periodic republishing of work left unsent by a broker outage
     assert gpu_cmd[gpu_cmd.index("-A") + 1] == "training_worker.gpu.app"
     assert gpu_cmd[gpu_cmd.index("-Q") + 1] == GPU_QUEUE
     assert "--concurrency" in gpu_cmd and gpu_cmd[gpu_cmd.index("--concurrency") + 1] == "1"
