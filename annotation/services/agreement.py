@@ -107,7 +107,10 @@ class AgreementReport:
 def data_version(scope: AgreementScope) -> tuple[str, int]:
     """A fingerprint of the rankings in scope and how many there are (two grouped index scans)."""
     judged = (
-        Judgement.objects.filter(judge_job_id__in=scope.judge_job_ids, ok=True)
+        # Exactly the rankings agreement reads (judge_rankings): valid, no withdrawn participant's persona.
+        Judgement.objects.filter(
+            judge_job_id__in=scope.judge_job_ids, ok=True, persona__withdrawn_at__isnull=True
+        )
         .values("judge_job_id")
         .annotate(n=Count("id"), last=Max("id"))
         .order_by("judge_job_id")
