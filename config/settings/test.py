@@ -1,5 +1,8 @@
 """Test settings: DATABASE_URL selects PostgreSQL (CI); otherwise SQLite."""
 
+import uuid
+
+from config.env import env_str
 from config.settings.base import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -14,3 +17,7 @@ WHITENOISE_AUTOREFRESH = True
 # refuses (core migration 0003); tests of that refusal switch this off for their own transaction.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":  # noqa: F405
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c core.allow_audit_truncate=on"  # noqa: F405
+# A Redis cache is keyed apart for each test run (a process joining the run passes CACHE_KEY_PREFIX on), and
+# tests/conftest.py empties only these keys between tests: the task queue's keys in the same database stay.
+if CACHE_URL:  # noqa: F405
+    CACHES["default"]["KEY_PREFIX"] = env_str("CACHE_KEY_PREFIX") or f"test-{uuid.uuid4().hex[:12]}"  # noqa: F405
