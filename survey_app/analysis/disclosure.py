@@ -27,6 +27,7 @@ from typing import Any
 
 from survey_app import instrument as keys
 from survey_app.analysis.suppression import Cell, OneWayTable, TwoWayTable, one_way, suppress_counts, two_way
+from survey_app.pseudonyms import keyed_pseudonym
 
 SMALL_CELL_MAX = 10
 SUPPRESSED = "suppressed"  # what an export shows in place of a hidden category
@@ -68,6 +69,12 @@ DIRECT_IDENTIFIERS = (
     ("safety flags", "Crisis-language matches and the team's follow-up notes"),
     ("persona id", "Database id of a persona (the persona export carries a pseudonym)"),
 )
+
+
+def export_pseudonym(*, export: str, participant_id: int) -> str:
+    """The participant's id in one export only: keyed (not reversible without PSEUDONYM_KEY) and
+    domain-separated by `export`, so two exports cannot be joined."""
+    return keyed_pseudonym(purpose=export, value=str(participant_id))[:16]
 
 
 def item_disclosure(*, key: str, free_text: bool) -> Disclosure:

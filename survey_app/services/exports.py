@@ -24,10 +24,14 @@ from core.csv import SafeDictWriter, SafeWriter
 from core.models import Job
 from core.services import JobProgress, audit_record, job_create, job_handler
 from survey_app.analysis.dictionary import META_VARIABLES, Variable, dictionary_rows, variables
-from survey_app.analysis.disclosure import SUPPRESSED, hidden_categories, suppress_answers
+from survey_app.analysis.disclosure import (
+    SUPPRESSED,
+    export_pseudonym,
+    hidden_categories,
+    suppress_answers,
+)
 from survey_app.analysis.personas import ResponseData, persona_text
 from survey_app.models import Item, ItemKind, Participant, Study
-from survey_app.pseudonyms import keyed_pseudonym
 from survey_app.selectors import completed_responses, rankable_criteria, study_criteria
 
 EXPORT_KIND = "survey_export"
@@ -62,12 +66,6 @@ def survey_export_request(
             request=request,
         )
     return job
-
-
-def _export_pseudonym(*, export: str, participant: Participant) -> str:
-    """The participant's id in one export only: keyed (not reversible without PSEUDONYM_KEY) and
-    domain-separated by `export`, so two exports cannot be joined."""
-    return keyed_pseudonym(purpose=export, value=str(participant.pk))[:16]
 
 
 def _suppress_small_cells(
@@ -115,7 +113,7 @@ def survey_export(job: Job, progress: JobProgress) -> dict:
     for index, (participant, response) in enumerate(responses, start=1):
         submission = participant.submission
         row: dict[str, Any] = {
-            "respondent": _export_pseudonym(export=f"survey-export-{job.pk}", participant=participant),
+            "respondent": export_pseudonym(export=f"survey-export-{job.pk}", participant_id=participant.pk),
             "instrument_version": participant.instrument.version,
             "consent_version": participant.consent.version,
             "source": participant.source,
@@ -180,8 +178,8 @@ def personas_export(*, study: Study, actor: AbstractBaseUser, request=None) -> s
         suppressed = dataclasses.replace(response, answers=suppress_answers(response.answers, hidden))
         records.append(
             {
-                "persona_id": _export_pseudonym(
-                    export=f"personas-export-{event.pk}", participant=participant
+                "persona_id": export_pseudonym(
+                    export=f"personas-export-{event.pk}", participant_id=participant.pk
                 ),
                 "split": persona.split,
                 "quality_score": persona.quality_score,

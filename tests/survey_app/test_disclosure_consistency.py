@@ -85,4 +85,4 @@ def test_the_dashboard_says_why_cells_are_hidden(study, client):
     page = client.get(f"/studies/{study.slug}/").content.decode()
     assert '<span class="suppressed">&le;&nbsp;10</span>' in page
     assert '<span class="suppressed">suppressed</span>' in page
-    assert "a count from 1 to 10 shows as" in page and "data dictionary" in page
+    assert "a count from 1 to 10 shows as" in page and "quasi-identifiers of the data dictionary" in page
