@@ -1,14 +1,37 @@
 """Fixed-window counters in Django's cache: how often one key (a client address) did one thing lately.
 
-The counters live in the configured cache. With the default local-memory cache each server process counts on
-its own, so a deployment with several processes allows up to that many times the limit; a shared cache
-(Redis, Memcached) makes the limit exact.
+The counters live in the configured cache: Redis when CACHE_URL or REDIS_URL is set, one count for every
+server process, so the limit is exact; otherwise each process's own memory, so a deployment with several
+processes allows up to that many times the limit. A Redis outage fails no request: counts read 0 (nothing
+is limited) and the error is logged.
 """
 
 import contextlib
+import functools
+import logging
 import time
+from collections.abc import Callable
+from typing import ParamSpec
 
 from django.core.cache import cache
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
+P = ParamSpec("P")
+
+
+def _fail_open(function: Callable[P, int]) -> Callable[P, int]:
+    @functools.wraps(function)
+    def counted(*args: P.args, **kwargs: P.kwargs) -> int:
+        try:
+            return function(*args, **kwargs)
+        except RedisError as error:
+            logger.error(
+                "The rate-limit cache is unavailable, so %s counts nothing: %s", function.__name__, error
+            )
+            return 0
+
+    return counted
 
 
 def _window_key(*, scope: str, key: str, window_s: int) -> str:
@@ -25,21 +48,25 @@ def _increment(cache_key: str, *, timeout_s: int) -> int:
         return 1
 
 
+@_fail_open
 def hit(*, scope: str, key: str, window_s: int) -> int:
     """Count one event for `key` in the current window; returns the window's count including this one."""
     return _increment(_window_key(scope=scope, key=key, window_s=window_s), timeout_s=window_s)
 
 
+@_fail_open
 def hits(*, scope: str, key: str, window_s: int) -> int:
     """The current window's count for `key`, without counting anything."""
     return cache.get(_window_key(scope=scope, key=key, window_s=window_s), 0)
 
 
+@_fail_open
 def tally_add(*, scope: str, key: str, timeout_s: int) -> int:
     """Add one to a running tally (not windowed) kept until `take_tally` reads it or it expires."""
     return _increment(f"tally:{scope}:{key}", timeout_s=timeout_s)
 
 
+@_fail_open
 def take_tally(*, scope: str, key: str) -> int:
     """Read a running tally and subtract what was read (atomically where the cache is), keeping later adds."""
     cache_key = f"tally:{scope}:{key}"

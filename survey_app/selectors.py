@@ -10,8 +10,14 @@ from django.db.models import Count, Q, QuerySet
 
 from criteria.models import Criterion
 from survey_app import instrument as keys
+from survey_app.analysis.disclosure import (
+    cross_table,
+    multi_choice_cells,
+    respondents_cell,
+    single_choice_table,
+)
 from survey_app.analysis.personas import ResponseData
-from survey_app.analysis.suppression import Cell, OneWayTable, TwoWayTable, one_way, suppress_counts, two_way
+from survey_app.analysis.suppression import Cell, OneWayTable, TwoWayTable
 from survey_app.models import (
     Answer,
     Instrument,
@@ -288,13 +294,16 @@ class Breakdown:
 
 
 def demographic_breakdowns(*, study: Study) -> list[Breakdown]:
-    """One table per demographic/background item over complete responses, small cells suppressed."""
+    """One table per demographic/background item over complete responses, hidden as the de-identification
+    policy says (quasi-identifiers only)."""
     prompts = dict(Item.objects.filter(instrument__is_current=True).values_list("key", "prompt"))
     tables = []
     for item_key in keys.BREAKDOWN_ITEMS:
         labels = _current_labels(item_key=item_key)
         counts = Counter(str(v) for v in _latest_values(study=study, item_key=item_key))
-        table: OneWayTable = one_way(counts={value: counts.get(value, 0) for value, _ in labels})
+        table: OneWayTable = single_choice_table(
+            key=item_key, counts={value: counts.get(value, 0) for value, _ in labels}
+        )
         tables.append(
             Breakdown(
                 key=item_key,
@@ -308,18 +317,23 @@ def demographic_breakdowns(*, study: Study) -> list[Breakdown]:
         labels = _current_labels(item_key=item_key)
         values = _latest_values(study=study, item_key=item_key)
         counts = Counter(str(v) for chosen in values for v in chosen)
-        cells = suppress_counts(counts={value: counts.get(value, 0) for value, _ in labels})
-        respondents = len(values)
+        cells = multi_choice_cells(key=item_key, counts={value: counts.get(value, 0) for value, _ in labels})
         tables.append(
             Breakdown(
                 key=item_key,
                 title=prompts.get(item_key, item_key),
                 rows=[(label, cells[value]) for value, label in labels],
-                total=Cell(respondents, 1 <= respondents <= 10),
+                total=respondents_cell(key=item_key, count=len(values)),
                 multi=True,
             )
         )
     return tables
+
+
+def hidden_cell_count(*, breakdowns: list[Breakdown]) -> tuple[int, int]:
+    """(hidden, non-empty) answer cells over `breakdowns`: how much suppression costs at this size."""
+    cells = [cell for table in breakdowns for _, cell in table.rows if cell.count]
+    return sum(cell.suppressed for cell in cells), len(cells)
 
 
 @dataclass(frozen=True)
@@ -354,7 +368,7 @@ def cross_tabulation(*, study: Study) -> CrossTab:
         pairs[participant_id][key] = str(value)
     counts = Counter((p[row_key], p[column_key]) for p in pairs.values() if row_key in p and column_key in p)
     row_labels, column_labels = _current_labels(item_key=row_key), _current_labels(item_key=column_key)
-    table = two_way(counts=counts, rows=[v for v, _ in row_labels], columns=[v for v, _ in column_labels])
+    table = cross_table(counts=counts, rows=[v for v, _ in row_labels], columns=[v for v, _ in column_labels])
     return CrossTab(
         title=f"{row_key.replace('_', ' ').capitalize()} by {column_key}",
         row_labels=row_labels,

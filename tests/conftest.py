@@ -3,10 +3,12 @@
 import importlib
 import os
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+import redis
 from django.apps import apps
 from django.conf import settings
 from django.core.cache import cache
@@ -126,10 +128,25 @@ def _artifact_root(tmp_path, settings) -> None:
     settings.MEDIA_ROOT = tmp_path / "artifacts"
 
 
+def _cache_empty() -> None:
+    config = settings.CACHES["default"]
+    if not config["BACKEND"].endswith("RedisCache"):
+        cache.clear()
+        return
+    with redis.Redis.from_url(config["LOCATION"]) as client:
+        keys = list(client.scan_iter(match=f"{config['KEY_PREFIX']}:*", count=1000))
+        if keys:
+            client.delete(*keys)
+
+
 @pytest.fixture(autouse=True)
-def _empty_cache() -> None:
-    """Each test starts with an empty cache (cached values are keyed by ids a rolled-back test may reuse)."""
-    cache.clear()
+def _empty_cache() -> Iterator[None]:
+    """Each test starts with an empty cache (cached values are keyed by ids a rolled-back test may reuse),
+    and leaves none behind. A Redis cache loses only this run's keys (test settings give each run its own
+    prefix): clear() would empty the whole database, the task queue's keys with it."""
+    _cache_empty()
+    yield
+    _cache_empty()
 
 
 # ---- browser tests: Playwright driving Debian's Chromium (never a downloaded browser build) ----

@@ -114,6 +114,22 @@ AUDIT_LOGIN_FAILURES_PER_MINUTE = env_int("AUDIT_LOGIN_FAILURES_PER_MINUTE", 10)
 SURVEY_CODE_ATTEMPTS_LIMIT = env_int("SURVEY_CODE_ATTEMPTS_LIMIT", 10)
 SURVEY_CODE_ATTEMPTS_WINDOW_S = env_int("SURVEY_CODE_ATTEMPTS_WINDOW_S", 600)
 
+# Django's cache holds the rate-limit counters (core.ratelimit) and cached analysis results. CACHE_URL, else
+# REDIS_URL, selects Redis, one cache for every process (exact limits); without either, each process keeps its
+# own memory (embedded demo). Keys carry CACHE_KEY_PREFIX, apart from the task queue's in a shared database.
+CACHE_URL = env_str("CACHE_URL") or env_str("REDIS_URL")
+CACHES = {
+    "default": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "cache"),
+        }
+        if CACHE_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
 # Content-Security-Policy (django-csp): same-origin scripts, styles and images only, no inline script or
 # style, never framed. The API documentation pages relax it for themselves (config.urls).
 CONTENT_SECURITY_POLICY = {

@@ -1,5 +1,8 @@
 """Test settings: DATABASE_URL selects PostgreSQL (CI); otherwise SQLite."""
 
+import uuid
+
+from config.env import env_str
 from config.settings.base import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -17,3 +20,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":  # noqa: F
 # Workers in tests beat often and count as gone soon, so recovery tests wait seconds, not minutes.
 WORK_HEARTBEAT_INTERVAL_S = 1
 WORK_STALE_AFTER_S = 8
+
+# A Redis cache is keyed apart for each test run (a process joining the run passes CACHE_KEY_PREFIX on), and
+# tests/conftest.py empties only these keys between tests: the task queue's keys in the same database stay.
+if CACHE_URL:  # noqa: F405
+    CACHES["default"]["KEY_PREFIX"] = env_str("CACHE_KEY_PREFIX") or f"test-{uuid.uuid4().hex[:12]}"  # noqa: F405

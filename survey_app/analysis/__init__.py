@@ -1,1 +1,2 @@
-"""Pure computations over plain data (no database): personas, weights, small-cell suppression, charts."""
+"""Pure computations over plain data (no queries): personas, weights, the de-identification policy with its
+small-cell suppression and data dictionary, charts."""

@@ -7,23 +7,17 @@ cell is hidden (the smallest non-zero visible one, else the total itself), until
 This defeats derivation from any single line; it does not search for attacks that combine several lines
 (a linear-programming audit would), which is acceptable for the one- and two-way tables shown here.
 
-Record-level exports publish no counts, so they use the primary rule alone: a category chosen by 1 to
-`threshold` respondents is replaced wherever it appears (`rare_categories`).
+The mechanism only: which variables are protected, and with what threshold, is the de-identification
+policy's to say (survey_app.analysis.disclosure).
 """
 
-from collections import Counter
-from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
-
-SMALL_CELL_MAX = 10
-SUPPRESSED = "suppressed"  # what a record-level export shows in place of a rare category
 
 Line = tuple[Sequence[Hashable], Hashable]
 
 
-def suppress_cells(
-    *, cells: Mapping[Hashable, int], lines: Sequence[Line], threshold: int = SMALL_CELL_MAX
-) -> set[Hashable]:
+def suppress_cells(*, cells: Mapping[Hashable, int], lines: Sequence[Line], threshold: int) -> set[Hashable]:
     """The keys of `cells` to hide. Each line is (member keys, key of the total they add up to)."""
     hidden = {key for key, count in cells.items() if 1 <= count <= threshold}
     changed = True
@@ -45,12 +39,20 @@ def suppress_cells(
 
 @dataclass(frozen=True)
 class Cell:
+    """A published count; `small` when it is hidden for being 1 to the threshold itself (primary), not
+    only to protect another cell (secondary)."""
+
     count: int
     suppressed: bool
+    small: bool = False
 
     @property
     def shown(self) -> int | None:
         return None if self.suppressed else self.count
+
+
+def _cell(count: int, suppressed: bool, threshold: int) -> Cell:
+    return Cell(count, suppressed, suppressed and 1 <= count <= threshold)
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,7 @@ class OneWayTable:
     total: Cell
 
 
-def one_way(*, counts: Mapping[str, int], threshold: int = SMALL_CELL_MAX) -> OneWayTable:
+def one_way(*, counts: Mapping[str, int], threshold: int) -> OneWayTable:
     total_key = ("total",)
     cells: dict[Hashable, int] = {("cell", value): count for value, count in counts.items()}
     cells[total_key] = sum(counts.values())
@@ -69,8 +71,8 @@ def one_way(*, counts: Mapping[str, int], threshold: int = SMALL_CELL_MAX) -> On
         cells=cells, lines=[([("cell", v) for v in counts], total_key)], threshold=threshold
     )
     return OneWayTable(
-        cells={value: Cell(count, ("cell", value) in hidden) for value, count in counts.items()},
-        total=Cell(cells[total_key], total_key in hidden),
+        cells={value: _cell(count, ("cell", value) in hidden, threshold) for value, count in counts.items()},
+        total=_cell(cells[total_key], total_key in hidden, threshold),
     )
 
 
@@ -89,7 +91,7 @@ def two_way(
     counts: Mapping[tuple[str, str], int],
     rows: Sequence[str],
     columns: Sequence[str],
-    threshold: int = SMALL_CELL_MAX,
+    threshold: int,
 ) -> TwoWayTable:
     """A cross-tabulation with row, column and grand totals, every line protected from subtraction."""
     cells: dict[Hashable, int] = {("cell", r, c): counts.get((r, c), 0) for r in rows for c in columns}
@@ -105,7 +107,7 @@ def two_way(
     hidden = suppress_cells(cells=cells, lines=lines, threshold=threshold)
 
     def cell(key: Hashable) -> Cell:
-        return Cell(cells[key], key in hidden)
+        return _cell(cells[key], key in hidden, threshold)
 
     return TwoWayTable(
         rows=list(rows),
@@ -117,15 +119,7 @@ def two_way(
     )
 
 
-def suppress_counts(*, counts: Mapping[str, int], threshold: int = SMALL_CELL_MAX) -> dict[str, Cell]:
+def suppress_counts(*, counts: Mapping[str, int], threshold: int) -> dict[str, Cell]:
     """Counts that do not add up to a published total (multi-select: one person may be in several),
     so no subtraction is possible: primary suppression only."""
-    return {value: Cell(count, 1 <= count <= threshold) for value, count in counts.items()}
-
-
-def rare_categories(*, choices: Iterable[Collection[str]], threshold: int = SMALL_CELL_MAX) -> set[str]:
-    """The categories chosen by 1 to `threshold` respondents, for record-level releases (exports), where
-    such a category would single its few members out. Each respondent gives the categories they chose:
-    one for a single choice, any number for a multi-select, none when unanswered."""
-    counts = Counter(value for chosen in choices for value in set(chosen))
-    return {value for value, count in counts.items() if count <= threshold}
+    return {value: _cell(count, 1 <= count <= threshold, threshold) for value, count in counts.items()}

@@ -14,6 +14,7 @@ from core.forms import form_add_application_error
 from core.services import audit_record
 from core.views import ResearcherRequiredMixin
 from survey_app.analysis.charts import horizontal_bars
+from survey_app.analysis.disclosure import SMALL_CELL_MAX
 from survey_app.forms import (
     ConsentVersionForm,
     ExportForm,
@@ -29,6 +30,7 @@ from survey_app.selectors import (
     cross_tabulation,
     demographic_breakdowns,
     flagged_text,
+    hidden_cell_count,
     importance_summary,
     instrument_current,
     objective_weight_sets,
@@ -141,6 +143,8 @@ class StudyDashboardView(SurveyResearcherView):
         preferences, rankings = primary_preference_shares(study=study)
         link = self.request.build_absolute_uri(reverse("survey-entry", args=[study.slug]))
         flags = list(safety_flags(study=study))
+        breakdowns = demographic_breakdowns(study=study)
+        hidden, nonempty = hidden_cell_count(breakdowns=breakdowns)
         context.update(
             study=study,
             progress=study_progress(study=study),
@@ -160,8 +164,11 @@ class StudyDashboardView(SurveyResearcherView):
                 max_value=100,
                 ticks=[0, 25, 50, 75, 100],
             ),
-            breakdowns=demographic_breakdowns(study=study),
+            breakdowns=breakdowns,
+            hidden_cells=hidden,
+            nonempty_cells=nonempty,
             cross_tab=cross_tabulation(study=study),
+            small_cell_max=SMALL_CELL_MAX,
             open_flags=[(flag, flagged_text(flag=flag)) for flag in flags if flag.reviewed_at is None],
             reviewed_flags=[flag for flag in flags if flag.reviewed_at is not None],
             study_link=link,

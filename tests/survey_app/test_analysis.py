@@ -180,14 +180,14 @@ def test_weights_refuse_an_impossible_floor(floor):
 def test_one_way_secondary_suppression_hides_the_next_smallest_cell():
     """4 is small; with the total shown it would be 59 - 25 - 30 - 0, so the next smallest non-zero cell
     (25) is hidden too. Zero stays visible: an empty cell identifies nobody."""
-    table = one_way(counts={"a": 25, "b": 4, "c": 30, "d": 0})
+    table = one_way(counts={"a": 25, "b": 4, "c": 30, "d": 0}, threshold=10)
     assert {value for value, cell in table.cells.items() if cell.suppressed} == {"a", "b"}
     assert table.total.shown == 59
     assert table.cells["d"].shown == 0
 
 
 def test_one_way_with_a_small_total_hides_it():
-    table = one_way(counts={"a": 5, "b": 0})
+    table = one_way(counts={"a": 5, "b": 0}, threshold=10)
     assert table.cells["a"].suppressed and table.total.suppressed
 
 
@@ -202,7 +202,7 @@ def test_two_way_suppression_leaves_no_line_with_a_single_hidden_cell():
         ("r2", "c2"): 14,
         ("r2", "c3"): 16,
     }
-    table = two_way(counts=counts, rows=["r1", "r2"], columns=["c1", "c2", "c3"])
+    table = two_way(counts=counts, rows=["r1", "r2"], columns=["c1", "c2", "c3"], threshold=10)
     hidden = {key for key, cell in table.cells.items() if cell.suppressed}
     assert hidden == {("r1", "c2"), ("r1", "c3"), ("r2", "c2"), ("r2", "c3")}
     assert (
@@ -214,6 +214,6 @@ def test_two_way_suppression_leaves_no_line_with_a_single_hidden_cell():
 
 def test_suppression_falls_back_to_the_total_when_no_other_cell_can_hide():
     cells = {"a": 4, "b": 0, "total": 4}
-    assert suppress_cells(cells=cells, lines=[(["a", "b"], "total")]) == {"a", "total"}
+    assert suppress_cells(cells=cells, lines=[(["a", "b"], "total")], threshold=10) == {"a", "total"}
     cells = {"a": 0, "b": 0, "c": 4, "sum": 40}  # inconsistent on purpose: only the rule is under test
-    assert suppress_cells(cells=cells, lines=[(["a", "b", "c"], "sum")]) == {"c", "sum"}
+    assert suppress_cells(cells=cells, lines=[(["a", "b", "c"], "sum")], threshold=10) == {"c", "sum"}

@@ -168,7 +168,9 @@ def test_dashboard_suppresses_small_cells_and_cells_derivable_from_the_total(stu
     gender = next(table for table in demographic_breakdowns(study=study) if table.key == "gender")
     assert dict(gender.rows)["Woman"].shown == 13
     page = client.get(f"/studies/{study.slug}/").content.decode()
-    assert "suppressed</span>" in page
+    assert '<span class="suppressed">&le;&nbsp;10</span>' in page  # 35 to 44: primary
+    assert '<span class="suppressed">suppressed</span>' in page  # 25 to 34: secondary
+    assert "groups below are hidden at 13 complete responses" in page
 
 
 def test_export_is_a_de_identified_background_job(study, client, django_capture_on_commit_callbacks):
@@ -196,7 +198,7 @@ def test_export_is_a_de_identified_background_job(study, client, django_capture_
     ids = {str(p.pk) for p in participants} | {p.resume_code_hash for p in participants}
     assert not ids & {row["respondent"] for row in rows}
     assert {row["age_group"] for row in rows} == {"suppressed"}  # 4 respondents: every category is small
-    assert dictionary[0].keys() == {"variable", "label", "type", "choices", "instrument_version"}
+    assert list(dictionary[0]) == ["variable", "label", "type", "choices", "disclosure", "instrument_version"]
     importance = next(row for row in dictionary if row["variable"] == "importance__empathy")
     assert importance["instrument_version"] == "1" and "5=Extremely important" in importance["choices"]
 
