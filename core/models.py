@@ -42,18 +42,22 @@ class Status(models.TextChoices):
     QUEUED = "queued", "Queued"
     RUNNING = "running", "Running"
     SUCCEEDED = "succeeded", "Succeeded"
+    PARTIAL = "partial", "Partially succeeded"
     FAILED = "failed", "Failed"
     CANCELLED = "cancelled", "Cancelled"
 
 
-TERMINAL_STATUSES = frozenset({Status.SUCCEEDED, Status.FAILED, Status.CANCELLED})
+TERMINAL_STATUSES = frozenset({Status.SUCCEEDED, Status.PARTIAL, Status.FAILED, Status.CANCELLED})
 
 # RUNNING -> RUNNING is a resume after a redelivered task (worker crash): allowed, counted as an attempt.
 ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     Status.CREATED: frozenset({Status.QUEUED, Status.CANCELLED}),
     Status.QUEUED: frozenset({Status.RUNNING, Status.FAILED, Status.CANCELLED}),
-    Status.RUNNING: frozenset({Status.RUNNING, Status.SUCCEEDED, Status.FAILED, Status.CANCELLED}),
+    Status.RUNNING: frozenset(
+        {Status.RUNNING, Status.SUCCEEDED, Status.PARTIAL, Status.FAILED, Status.CANCELLED}
+    ),
     Status.SUCCEEDED: frozenset(),
+    Status.PARTIAL: frozenset(),
     Status.FAILED: frozenset(),
     Status.CANCELLED: frozenset(),
 }
