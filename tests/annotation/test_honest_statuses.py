@@ -3,7 +3,6 @@ usable) or failed (with counts); a snapshot without pairs is never frozen, and o
 pairs says so."""
 
 import json
-import socket
 
 import pytest
 from django.urls import reverse
@@ -16,7 +15,7 @@ from core.models import Job, Status
 from core.services import job_create, job_run
 from judges.endpoint import JudgeEndpoint
 from judges.outcome import JudgingTally
-from tests.evaluation.helpers import ChatServer
+from tests.evaluation.helpers import ChatServer, refused_url
 from tests.preference_data import stored_judge_job
 from tests.workers import celery_worker, wait_for
 
@@ -29,14 +28,6 @@ VALID = json.dumps({"rankings": {"empathy": [1, 2, 3, 4, 5], "safety": [5, 4, 3,
 def researcher_client(client, researcher):
     client.force_login(researcher)
     return client
-
-
-def refused_url() -> str:
-    """An endpoint on a local port nothing listens on: every connection is refused."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"http://127.0.0.1:{port}/v1"
 
 
 def ranking_judge(payload: dict) -> str:
@@ -115,7 +106,8 @@ def test_a_judge_job_with_failures_below_the_threshold_partially_succeeds_and_it
     assert job.status == Status.PARTIAL and job.get_status_display() == "Partially succeeded"
     assert job.error == ""
     assert job.result["summary"] == (
-        "4 of 16 judgements failed (25%; at most 25% may fail); the 12 valid ones are used, failures never are."
+        "4 of 16 judgements failed (25%; at most 25% may fail); "
+        "the 12 valid ones are used, failures never are."
     )
     # The valid judgements of a partial job feed aggregation: three judges on every pair.
     pairs = preference_pairs(response_set=response_set, criteria_set=mini_criteria, judge_jobs=[judge_job])

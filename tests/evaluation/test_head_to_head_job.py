@@ -125,7 +125,8 @@ def test_job_judges_every_pair_records_garbage_as_failure_and_resumes(
         judge.garbage = False
         retried = _run(evaluation, django_capture_on_commit_callbacks, retry_failed=True)
         assert retried.result["judged_now"] == 12 and len(server.requests) == 36
-        assert retried.status == Status.SUCCEEDED and retried.result["summary"] == "All 24 comparisons are valid."
+        assert retried.status == Status.SUCCEEDED
+        assert retried.result["summary"] == "All 24 comparisons are valid."
         assert rows.filter(ok=True).count() == 24 and not rows.filter(ok=False).exists()
         assert evaluation.results["counts"]["ok"] == 24
 
