@@ -41,6 +41,11 @@ urlpatterns = [
     ),
     path("annotation/judge-jobs/new/", judging.JudgeJobCreateView.as_view(), name="annotation-judge-job-new"),
     path(
+        "annotation/judge-jobs/test-endpoint/",
+        judging.JudgeJobEndpointTestView.as_view(),
+        name="annotation-judge-job-test-endpoint",
+    ),
+    path(
         "annotation/judge-jobs/<dbid:pk>/", judging.JudgeJobDetailView.as_view(), name="annotation-judge-job"
     ),
     path(

@@ -45,6 +45,20 @@ def env_int(name: str, default: int) -> int:
         raise ConfigurationError(f"Environment variable {name} must be an integer, got {raw!r}.") from exc
 
 
+def env_fraction(name: str, default: float) -> float:
+    """A number from 0 to 1 (a share)."""
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 1.0:
+        raise ConfigurationError(f"Environment variable {name} must be a number from 0 to 1, got {raw!r}.")
+    return value
+
+
 def env_list(name: str, default: list[str] | None = None) -> list[str]:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":

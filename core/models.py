@@ -42,11 +42,12 @@ class Status(models.TextChoices):
     QUEUED = "queued", "Queued"
     RUNNING = "running", "Running"
     SUCCEEDED = "succeeded", "Succeeded"
+    PARTIAL = "partial", "Partially succeeded"
     FAILED = "failed", "Failed"
     CANCELLED = "cancelled", "Cancelled"
 
 
-TERMINAL_STATUSES = frozenset({Status.SUCCEEDED, Status.FAILED, Status.CANCELLED})
+TERMINAL_STATUSES = frozenset({Status.SUCCEEDED, Status.PARTIAL, Status.FAILED, Status.CANCELLED})
 
 # RUNNING -> RUNNING is a resume by a redelivered task once the worker that held the row stopped sending
 # heartbeats (core.services.status_transition guards it); RUNNING -> QUEUED is the reaper handing such a row
@@ -55,9 +56,10 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     Status.CREATED: frozenset({Status.QUEUED, Status.CANCELLED}),
     Status.QUEUED: frozenset({Status.RUNNING, Status.FAILED, Status.CANCELLED}),
     Status.RUNNING: frozenset(
-        {Status.RUNNING, Status.QUEUED, Status.SUCCEEDED, Status.FAILED, Status.CANCELLED}
+        {Status.RUNNING, Status.QUEUED, Status.SUCCEEDED, Status.PARTIAL, Status.FAILED, Status.CANCELLED}
     ),
     Status.SUCCEEDED: frozenset(),
+    Status.PARTIAL: frozenset(),
     Status.FAILED: frozenset(),
     Status.CANCELLED: frozenset(),
 }

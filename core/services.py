@@ -6,6 +6,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -155,7 +156,18 @@ def strip_secrets(text: str, secrets: list[str]) -> str:
 
 # ---- background jobs ------------------------------------------------------------------------------
 
-JobHandler = Callable[[Job, "JobProgress"], dict]
+
+@dataclass(frozen=True)
+class JobOutcome:
+    """What a handler returns when its job ends otherwise than plainly succeeded (partially, or failed);
+    job_run records it, fenced on the claim, as it records a plain result dict (which means succeeded)."""
+
+    status: str
+    result: dict[str, Any]
+    error: str = ""
+
+
+JobHandler = Callable[[Job, "JobProgress"], "dict | JobOutcome"]
 JOB_HANDLERS: dict[str, JobHandler] = {}
 
 
@@ -359,7 +371,7 @@ def job_run(*, job_id: int) -> None:
     attempt = job.attempts
     try:
         with Heartbeat(model=Job, pk=job_id, attempt=attempt):
-            result = JOB_HANDLERS[job.kind](job, JobProgress(job))
+            outcome = JOB_HANDLERS[job.kind](job, JobProgress(job))
     except JobCancelled:
         return
     except Exception:
@@ -367,7 +379,11 @@ def job_run(*, job_id: int) -> None:
         error = traceback.format_exc()[-4000:]
         status_transition(model=Job, pk=job_id, to=Status.FAILED, attempt=attempt, error=error)
         return
-    status_transition(model=Job, pk=job_id, to=Status.SUCCEEDED, attempt=attempt, result=result or {})
+    if not isinstance(outcome, JobOutcome):
+        outcome = JobOutcome(status=Status.SUCCEEDED, result=outcome or {})
+    status_transition(
+        model=Job, pk=job_id, to=outcome.status, attempt=attempt, result=outcome.result, error=outcome.error
+    )
 
 
 def job_message(job_id: int) -> Callable[[], None]:

@@ -29,7 +29,12 @@ from annotation.models import (
 )
 from annotation.selectors.responses import rankable_questions
 from annotation.services.banks import question_bank_import
-from annotation.services.judging import judge_endpoint_with_defaults, judge_job_create, judgement_record
+from annotation.services.judging import (
+    judge_endpoint_with_defaults,
+    judge_job_create,
+    judge_job_record_stored,
+    judgement_record,
+)
 from annotation.services.personas import judge_personas_import
 from annotation.services.ranking import ranking_campaign_create
 from annotation.services.snapshots import snapshot_freeze, snapshot_spec_build
@@ -187,6 +192,7 @@ def demo_seed(*, seed: int = 0) -> dict[str, Any]:
                 outcome=outcome,
             )
             judged += stored is not None
+    judge_job_record_stored(judge_job=judge_job, actor=actor)
     annotator = get_user_model().objects.filter(username="demo-annotator").first()
     if (
         annotator is not None

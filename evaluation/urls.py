@@ -24,6 +24,11 @@ urlpatterns = [
     # Researchers: head-to-head evaluations
     path("evaluations/", evaluations.EvaluationListView.as_view(), name="evaluation-list"),
     path("evaluations/new/", evaluations.EvaluationCreateView.as_view(), name="evaluation-new"),
+    path(
+        "evaluations/test-endpoint/",
+        evaluations.EvaluationEndpointTestView.as_view(),
+        name="evaluation-test-endpoint",
+    ),
     path("evaluations/<dbid:pk>/", evaluations.EvaluationDetailView.as_view(), name="evaluation-detail"),
     path(
         "evaluations/<dbid:pk>/launch/", evaluations.EvaluationLaunchView.as_view(), name="evaluation-launch"

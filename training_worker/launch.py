@@ -21,6 +21,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
+from annotation.selectors.snapshots import snapshot_train_pairs
 from core.errors import ApplicationError
 from core.models import Status
 from training_worker.base_models import model_path_problem
@@ -79,6 +80,27 @@ def _parent_policy(request: LaunchRequest) -> TrainingRun | None:
     return request.model.run if request.model is not None else None
 
 
+def _check_pairs(request: LaunchRequest, spec: MethodSpec, errors: dict[str, str]) -> None:
+    """What the run trains on must have training pairs in the snapshot: the worker never gets an empty set."""
+    pairs = snapshot_train_pairs(snapshot=request.snapshot)
+    name = f"Snapshot {request.snapshot.name!r}"
+    if not any(pairs.values()):
+        errors["snapshot"] = f"{name} has no training pairs at all; freeze one from valid rankings."
+        return
+    if spec.uses_criterion and not pairs.get(request.criterion, 1):
+        errors.setdefault(
+            "criterion",
+            f"{name} has no training pairs for {request.criterion!r}; choose a criterion it has pairs for "
+            f"({', '.join(key for key, n in pairs.items() if n)}).",
+        )
+    if spec.weights_field and not spec.uses_criterion:
+        empty = [key for key, weight in request.weights.items() if weight and not pairs.get(key, 1)]
+        if empty:
+            errors.setdefault(
+                "weights", f"{name} has no training pairs for {', '.join(map(repr, empty))}; weight them 0."
+            )
+
+
 def _check_model(request: LaunchRequest, errors: dict[str, str]) -> None:
     """A starting model is chosen; a registered one is still where it was registered."""
     if request.model is None or (request.model.base_model is None and request.model.run is None):
@@ -119,6 +141,8 @@ def _check_request(request: LaunchRequest, spec: MethodSpec, errors: dict[str, s
         errors["criterion"] = (
             f"Snapshot has no {request.criterion!r} preferences (it has: {', '.join(criteria)})."
         )
+    if spec.needs_snapshot and request.snapshot is not None:
+        _check_pairs(request, spec, errors)
     if spec.policy_field:
         _check_model(request, errors)
     unknown = sorted(set(request.weights) - set(criteria)) if spec.weights_field and criteria else []

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
 from django.db.models import Q, QuerySet
 
-from annotation.models import DatasetSnapshot, Judgement
+from annotation.models import DatasetSnapshot, HumanRanking, Judgement, RankingTask, ResponseSet
+from annotation.selectors.responses import rankable_questions
 from core.models import AuditEvent, Job
 from survey_app.selectors import objective_weight_sets
 from survey_app.signals import WITHDRAW_ACTION
@@ -30,6 +31,33 @@ def snapshots_for_training() -> QuerySet[DatasetSnapshot]:
     `.archive_sha256`, `.content_hash`, `.criteria_set` and `.manifest`.
     """
     return DatasetSnapshot.objects.select_related("criteria_set").order_by("-created_at", "-id")
+
+
+def snapshot_train_pairs(*, snapshot: DatasetSnapshot) -> dict[str, int]:
+    """Training pairs per criterion of the snapshot's set, as its manifest counted them (0 when none)."""
+    counts = snapshot.manifest.get("counts", {}).get("pairs", {})
+    criteria = snapshot.manifest.get("criteria_set", {}).get("criteria", list(counts))
+    return {key: int(counts.get(key, {}).get("train", 0)) for key in criteria}
+
+
+def sources_have_rankings(
+    *, response_set: ResponseSet, judge_job_ids: Sequence[int], campaign_ids: Sequence[int], split: str
+) -> bool:
+    """Whether these judge jobs and campaigns hold any valid ranking of the set's questions in `split`:
+    without one a snapshot of them would hold no preference pair at all."""
+    questions = rankable_questions(response_set=response_set, split=split).values("pk")
+    judged = Judgement.objects.filter(
+        judge_job_id__in=judge_job_ids,
+        question_id__in=questions,
+        ok=True,
+        persona__withdrawn_at__isnull=True,
+    )
+    ranked = HumanRanking.objects.filter(
+        task__campaign_id__in=campaign_ids,
+        task__question_id__in=questions,
+        task__state=RankingTask.State.SUBMITTED,
+    )
+    return judged.exists() or ranked.exists()
 
 
 def snapshots_with_judgements_of(*, persona_ids: Collection[int]) -> list[int]:

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import Count
+from django.utils import timezone
 
 from annotation.models import (
     CandidateResponse,
@@ -30,11 +31,12 @@ from annotation.models import (
 )
 from annotation.selectors.responses import rankable_questions
 from core.errors import ApplicationError
-from core.models import TERMINAL_STATUSES, Job
-from core.services import JobProgress, audit_record, job_cancel, job_create
+from core.models import TERMINAL_STATUSES, Job, Status
+from core.services import JobOutcome, JobProgress, audit_record, job_cancel, job_create
 from criteria.models import CriteriaSet
 from judges.client import JudgeClient, JudgeItem, JudgeOutcome
 from judges.endpoint import JudgeEndpoint
+from judges.outcome import FAILED, JudgingTally
 from judges.ranking import PROMPT_TEMPLATE_SHA256, PROMPT_VERSION
 
 JUDGE_JOB_KIND = "annotation.judge"
@@ -139,6 +141,28 @@ def judge_job_launch(*, judge_job: JudgeJob, actor: AbstractBaseUser | None) -> 
         job = job_create(kind=JUDGE_JOB_KIND, params={"judge_job_id": locked.pk}, created_by=actor)
         JudgeJob.objects.filter(pk=locked.pk).update(job=job)
         audit_record(action="judge_job.launch", actor=actor, obj=locked, detail={"job": job.pk})
+    judge_job.job = job
+    return job
+
+
+def judge_job_record_stored(*, judge_job: JudgeJob, actor: AbstractBaseUser | None) -> Job:
+    """Record the judgements stored without a run (the demo's synthetic ones) as the judge job's ended job,
+    so its pages show how the judging ended; a judge job that has a job keeps it."""
+    with transaction.atomic():
+        locked = JudgeJob.objects.select_for_update().get(pk=judge_job.pk)
+        if locked.job_id is not None:
+            return Job.objects.get(pk=locked.job_id)
+        stored = Judgement.objects.filter(judge_job=locked)
+        valid, failed = stored.filter(ok=True).count(), stored.filter(ok=False).count()
+        job = judged_job_record(
+            kind=JUDGE_JOB_KIND,
+            params={"judge_job_id": locked.pk},
+            created_by=actor,
+            tally=judging_tally(valid=valid, failed=failed),
+            noun="judgements",
+            result={"total": valid + failed, "recorded_without_run": True, "model": locked.model},
+        )
+        JudgeJob.objects.filter(pk=locked.pk).update(job=job)
     judge_job.job = job
     return job
 
@@ -274,7 +298,7 @@ def _items(
                 )
 
 
-def judge_job_run(*, judge_job: JudgeJob, progress: JobProgress) -> dict[str, Any]:
+def judge_job_run(*, judge_job: JudgeJob, progress: JobProgress) -> JobOutcome:
     """Judge everything not judged yet. Cancellation is noticed at the next progress update."""
     question_ids = judge_job_questions(judge_job)
     personas = list(judge_job.personas.filter(withdrawn_at__isnull=True).order_by("pk"))
@@ -311,16 +335,66 @@ def judge_job_run(*, judge_job: JudgeJob, progress: JobProgress) -> dict[str, An
             _items(judge_job, question_ids, personas, done, criteria, orders), on_result=on_result
         )
     progress.update(done=progress.done)
+    stored = Judgement.objects.filter(judge_job=judge_job, question_id__in=question_ids)
+    return judged_job_outcome(
+        tally=judging_tally(valid=stored.filter(ok=True).count(), failed=stored.filter(ok=False).count()),
+        noun="judgements",
+        result={
+            "total": total,
+            "skipped_already_judged": already,
+            "judged_now": counts["ok"] + counts["failed"],
+            "ok_now": counts["ok"],
+            "failed_now": counts["failed"],
+            "failures_by_kind": _failure_counts(judge_job),
+            "model": judge_job.model,
+            "prompt_version": judge_job.prompt_version,
+        },
+    )
+
+
+def judging_tally(*, valid: int, failed: int) -> JudgingTally:
+    return JudgingTally(valid=valid, failed=failed, threshold=settings.JUDGE_FAILURE_THRESHOLD)
+
+
+def _outcome_fields(tally: JudgingTally, noun: str, result: dict[str, Any]) -> dict[str, Any]:
+    summary = tally.summary(noun)
     return {
-        "total": total,
-        "skipped_already_judged": already,
-        "judged_now": counts["ok"] + counts["failed"],
-        "ok_now": counts["ok"],
-        "failed_now": counts["failed"],
-        "failures_by_kind": _failure_counts(judge_job),
-        "model": judge_job.model,
-        "prompt_version": judge_job.prompt_version,
+        "status": Status(tally.verdict),
+        "result": {**result, "valid": tally.valid, "failed": tally.failed, "summary": summary},
+        "error": summary if tally.verdict == FAILED else "",
     }
+
+
+def judged_job_outcome(*, tally: JudgingTally, noun: str, result: dict[str, Any]) -> JobOutcome:
+    """How a judging job ends: succeeded, partially succeeded or failed by its share of failed answers
+    (settings.JUDGE_FAILURE_THRESHOLD), its result carrying the counts and a one-line summary (also the error
+    of a failed job). The job runner records it."""
+    return JobOutcome(**_outcome_fields(tally, noun, result))
+
+
+def judged_job_record(
+    *,
+    kind: str,
+    params: dict[str, Any],
+    created_by: AbstractBaseUser | None,
+    tally: JudgingTally,
+    noun: str,
+    result: dict[str, Any],
+) -> Job:
+    """An ended job for answers stored without calling an endpoint (the demo's synthetic judgements), so
+    their pages show how the judging ended rather than "not launched"."""
+    now = timezone.now()
+    return Job.objects.create(
+        kind=kind,
+        params=params,
+        created_by=created_by,
+        started_at=now,
+        finished_at=now,
+        published_at=now,
+        progress_done=tally.attempted,
+        progress_total=tally.attempted,
+        **_outcome_fields(tally, noun, result),
+    )
 
 
 def _failure_counts(judge_job: JudgeJob) -> dict[str, int]:

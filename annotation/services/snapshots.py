@@ -24,10 +24,14 @@ from django.utils import timezone
 from annotation.aggregation import PairStrategy
 from annotation.exports import ExportSpec
 from annotation.models import DatasetSnapshot, JudgeJob, RankingCampaign, ResponseSet, SplitScope
-from annotation.selectors.snapshots import SNAPSHOT_FREEZE_KIND, objective_weight_options
+from annotation.selectors.snapshots import (
+    SNAPSHOT_FREEZE_KIND,
+    objective_weight_options,
+    sources_have_rankings,
+)
 from core.errors import ApplicationError
-from core.models import Job
-from core.services import audit_record, job_create
+from core.models import Job, Status
+from core.services import JobOutcome, JobProgress, audit_record, job_create
 from criteria.models import CriteriaSet
 
 PAIR_STRATEGIES: tuple[str, ...] = get_args(PairStrategy)
@@ -38,6 +42,12 @@ ARCHIVE_COMPRESSLEVEL = 1
 
 class SnapshotError(ApplicationError):
     """The snapshot cannot be frozen as asked; nothing was written."""
+
+
+NO_PAIRS = (
+    "These sources give no preference pair{where}, so a snapshot of them could train nothing and none was "
+    "frozen. Choose judge jobs or campaigns with valid rankings{hint}."
+)
 
 
 def objective_weights_validate(*, weights: Mapping[str, Any], criteria: Sequence[str]) -> dict[str, float]:
@@ -102,6 +112,14 @@ def snapshot_spec_build(
     elif weights_source != "manual":
         raise SnapshotError(f"Unknown weights source {weights_source!r}.")
     weights = objective_weights_validate(weights=objective_weights or {}, criteria=criteria)
+    if not sources_have_rankings(
+        response_set=response_set,
+        judge_job_ids=[job.pk for job in judge_jobs],
+        campaign_ids=[campaign.pk for campaign in campaigns],
+        split=split,
+    ):
+        message = NO_PAIRS.format(where=" in this split (no valid ranking)", hint=" of its questions")
+        raise SnapshotError(field_errors={"judge_jobs" if judge_jobs else "campaigns": message})
     return ExportSpec(
         response_set_id=response_set.pk,
         criteria_set_id=criteria_set.pk,
@@ -138,7 +156,9 @@ def snapshot_freeze(
     created_by: AbstractBaseUser | None,
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[DatasetSnapshot, bool]:
-    """Export, hash and archive; returns (snapshot, created). Same content hash -> the existing snapshot."""
+    """Export, hash and archive; returns (snapshot, created). Same content hash -> the existing snapshot.
+
+    Refuses (SnapshotError) an export without a single preference pair: nothing is frozen then."""
     name = name.strip() or "snapshot"
     criteria_set = CriteriaSet.objects.get(pk=spec.criteria_set_id)
     created_at = timezone.now()
@@ -151,6 +171,9 @@ def snapshot_freeze(
         result = export_snapshot_directory(
             spec=spec, root=root, name=name, created_at=created_at.isoformat(), progress=progress
         )
+        pairs = result.manifest["counts"]["pairs"]
+        if not any(n for split_counts in pairs.values() for n in split_counts.values()):
+            raise SnapshotError(NO_PAIRS.format(where="", hint=", or a lower minimum margin"))
         existing = DatasetSnapshot.objects.filter(content_hash=result.content_hash).first()
         if existing is not None:
             audit_record(
@@ -204,6 +227,20 @@ def snapshot_freeze_launch(*, name: str, spec: ExportSpec, created_by: AbstractB
     )
     audit_record(action="snapshot.freeze_launch", actor=created_by, obj=job, detail={"name": name})
     return job
+
+
+def snapshot_freeze_job_run(*, job: Job, progress: JobProgress) -> dict[str, Any] | JobOutcome:
+    """The freeze job; a refused freeze (no preference pair) ends it as failed, the refusal its error."""
+    try:
+        snapshot, created = snapshot_freeze(
+            name=job.params["name"],
+            spec=spec_from_configuration(job.params["spec"]),
+            created_by=job.created_by,
+            progress=lambda done, total: progress.update(done=done, total=total),
+        )
+    except SnapshotError as exc:
+        return JobOutcome(status=Status.FAILED, result={}, error=exc.message)
+    return {"snapshot_id": snapshot.pk, "content_hash": snapshot.content_hash, "created": created}
 
 
 def spec_from_configuration(configuration: Mapping[str, Any]) -> ExportSpec:

@@ -8,6 +8,7 @@ from django.views.generic import TemplateView, View
 from annotation.forms import JudgeJobForm
 from annotation.models import JudgeJob
 from annotation.selectors.judging import judge_jobs_list
+from annotation.services.endpoint_test import judge_job_endpoint_test
 from annotation.services.judging import JudgeJobError, judge_job_cancel, judge_job_create, judge_job_launch
 from core.forms import form_add_application_error
 from core.views import ResearcherRequiredMixin
@@ -34,6 +35,32 @@ class JudgeJobCreateView(ResearcherRequiredMixin, TemplateView):
             return self.render_to_response(self.get_context_data(form=form))
         messages.success(request, f"Queued {judge_job.name}.")
         return redirect("annotation-judge-job", pk=judge_job.pk)
+
+
+class JudgeJobEndpointTestView(JudgeJobCreateView):
+    """The form's "Test endpoint" button: one request with the job's prompt for its first item; no job."""
+
+    http_method_names = ["post"]
+
+    def post(self, request):
+        form = JudgeJobForm(request.POST)
+        form.fields["name"].required = False
+        if not form.is_valid():
+            return self.render_to_response(self.get_context_data(form=form), status=400)
+        data = form.cleaned_data
+        try:
+            probe = judge_job_endpoint_test(
+                endpoint=data["endpoint"],
+                response_set=data["response_set"],
+                criteria_set=data["criteria_set"],
+                personas=list(data["personas"]),
+                split=data["split"],
+                actor=request.user,
+            )
+        except JudgeJobError as exc:
+            form_add_application_error(form, exc)
+            return self.render_to_response(self.get_context_data(form=form), status=400)
+        return self.render_to_response(self.get_context_data(form=form, probe=probe))
 
 
 class JudgeJobDetailView(ResearcherRequiredMixin, TemplateView):

@@ -7,7 +7,12 @@ from django.views.generic import TemplateView, View
 
 from annotation.forms import SnapshotForm
 from annotation.models import DatasetSnapshot
-from annotation.selectors.snapshots import objective_weight_options, snapshot_withdrawals, snapshots_list
+from annotation.selectors.snapshots import (
+    objective_weight_options,
+    snapshot_train_pairs,
+    snapshot_withdrawals,
+    snapshots_list,
+)
 from annotation.services.snapshots import (
     SnapshotError,
     snapshot_download_record,
@@ -70,6 +75,7 @@ class SnapshotDetailView(ResearcherRequiredMixin, TemplateView):
             ],
             provenance=snapshot.manifest.get("provenance", {}),
             withdrawals=snapshot_withdrawals(snapshot=snapshot),
+            without_pairs=[key for key, n in snapshot_train_pairs(snapshot=snapshot).items() if not n],
         )
         return context
 

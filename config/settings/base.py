@@ -6,7 +6,7 @@ from pathlib import Path
 import dj_database_url
 from csp.constants import NONE, SELF
 
-from config.env import env_bool, env_int, env_list, env_str
+from config.env import env_bool, env_fraction, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 DATA_DIR = Path(env_str("DATA_DIR", str(BASE_DIR / "var")))
@@ -178,6 +178,9 @@ AGREEMENT_INLINE_MAX_RANKINGS = env_int("AGREEMENT_INLINE_MAX_RANKINGS", 20_000)
 # The most a researcher may set per job (form and API): what the worker's threads and the endpoint can bear.
 JUDGE_MAX_CONCURRENCY_LIMIT = env_int("JUDGE_MAX_CONCURRENCY_LIMIT", 64)
 JUDGE_REQUESTS_PER_MINUTE_LIMIT = env_int("JUDGE_REQUESTS_PER_MINUTE_LIMIT", 10_000)
+# A judge job or LLM-judged evaluation whose failed share of answers exceeds this ends as failed; below it,
+# with some failures, as partially succeeded (its valid answers are used).
+JUDGE_FAILURE_THRESHOLD = env_fraction("JUDGE_FAILURE_THRESHOLD", 0.1)
 
 # Keyed pseudonyms (participants, export ids); separate from SECRET_KEY so rotating one keeps the other.
 PSEUDONYM_KEY = env_str("PSEUDONYM_KEY", SECRET_KEY)

@@ -21,10 +21,16 @@ from django.db.models import F
 from django.utils import timezone
 
 from annotation.models import JudgePersona, Question, ResponseSet, Split, SplitScope
-from annotation.services.judging import criteria_dicts, judge_client_for
+from annotation.services.judging import (
+    criteria_dicts,
+    judge_client_for,
+    judged_job_outcome,
+    judged_job_record,
+    judging_tally,
+)
 from core.errors import ApplicationError
 from core.models import TERMINAL_STATUSES, Job, Status
-from core.services import JobProgress, audit_record, job_cancel, job_create
+from core.services import JobOutcome, JobProgress, audit_record, job_cancel, job_create
 from criteria.models import CriteriaSet
 from evaluation.models import Comparison, Entrant, Evaluation, JudgeKind, VoteRule
 from evaluation.selectors.evaluations import (
@@ -265,6 +271,27 @@ def evaluation_launch(
     return job
 
 
+def evaluation_record_stored(*, evaluation: Evaluation, actor: AbstractBaseUser | None) -> Job:
+    """Record the comparisons stored without a run (the demo's synthetic verdicts) as the evaluation's ended
+    job, with the statistics computed, so its pages show the truth; an evaluation with a job keeps it."""
+    with transaction.atomic():
+        locked = Evaluation.objects.select_for_update(of=("self",)).get(pk=evaluation.pk)
+        if locked.job_id is not None:
+            return Job.objects.get(pk=locked.job_id)
+        counts = evaluation_results_compute(evaluation=locked)["counts"]
+        job = judged_job_record(
+            kind=EVALUATION_JOB_KIND,
+            params={"evaluation_id": locked.pk, "retry_failed": False},
+            created_by=actor,
+            tally=judging_tally(valid=counts["ok"], failed=counts["failed"]),
+            noun="comparisons",
+            result={"total": counts["ok"] + counts["failed"], "recorded_without_run": True},
+        )
+        Evaluation.objects.filter(pk=locked.pk).update(job=job)
+    evaluation.job = job
+    return job
+
+
 def evaluation_cancel(*, evaluation: Evaluation, actor: AbstractBaseUser) -> bool:
     """Cancel the running execution; stored comparisons stay and a relaunch resumes after them."""
     evaluation.refresh_from_db(fields=["job"])
@@ -447,8 +474,13 @@ def evaluation_persona_judge(
     }
 
 
-def evaluation_run(*, evaluation: Evaluation, progress: JobProgress, retry_failed: bool = False) -> dict:
-    """One execution: judge (or launch / ingest reward-model scoring), then recompute the statistics."""
+def evaluation_run(
+    *, evaluation: Evaluation, progress: JobProgress, retry_failed: bool = False
+) -> dict | JobOutcome:
+    """One execution: judge (or launch / ingest reward-model scoring), then recompute the statistics.
+
+    Persona judging ends as succeeded, partially succeeded or failed by its share of failed comparisons
+    (`judged_job_outcome`); the statistics count only the valid ones either way."""
     from evaluation.services.reward_judges import evaluation_reward_step
 
     if evaluation.judge_kind == JudgeKind.PERSONA:
@@ -460,7 +492,15 @@ def evaluation_run(*, evaluation: Evaluation, progress: JobProgress, retry_faile
         if summary.get("state") == "scoring":
             return summary
     results = evaluation_results_compute(evaluation=evaluation)
-    return {**summary, "stored": results["counts"], "pairs": len(results["pairs"])}
+    summary = {**summary, "stored": results["counts"], "pairs": len(results["pairs"])}
+    if evaluation.judge_kind != JudgeKind.PERSONA:
+        return summary
+    counts = results["counts"]
+    return judged_job_outcome(
+        tally=judging_tally(valid=counts["ok"], failed=counts["failed"]),
+        noun="comparisons",
+        result=summary,
+    )
 
 
 # ---- statistics ------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from evaluation.selectors.evaluations import (
     failed_comparisons,
 )
 from evaluation.selectors.studies import studies_list
+from evaluation.services.endpoint_test import evaluation_endpoint_test
 from evaluation.services.evaluations import (
     EvaluationError,
     evaluation_cancel,
@@ -70,6 +71,34 @@ class EvaluationCreateView(ResearcherRequiredMixin, TemplateView):
             return self.render_to_response(self.get_context_data(form=form), status=400)
         messages.success(request, f"Created {evaluation.name}.")
         return redirect("evaluation-detail", pk=evaluation.pk)
+
+
+class EvaluationEndpointTestView(EvaluationCreateView):
+    """The form's "Test endpoint" button: one request with the pairwise prompt; nothing is created."""
+
+    http_method_names = ["post"]
+
+    def post(self, request):
+        form = EvaluationForm(request.POST)
+        form.fields["name"].required = False
+        if not form.is_valid():
+            return self.render_to_response(self.get_context_data(form=form), status=400)
+        data = form.service_arguments()
+        try:
+            probe = evaluation_endpoint_test(
+                endpoint=data["endpoint"],
+                judge_kind=data["judge_kind"],
+                criteria_set=data["criteria_set"],
+                response_sets=data["response_sets"],
+                personas=data["personas"],
+                split=data["split"],
+                response_index=data["response_index"],
+                actor=request.user,
+            )
+        except EvaluationError as exc:
+            form_add_application_error(form, exc)
+            return self.render_to_response(self.get_context_data(form=form), status=400)
+        return self.render_to_response(self.get_context_data(form=form, probe=probe))
 
 
 def _matrix_tables(results: dict) -> list[dict]:

@@ -2,7 +2,8 @@
 (function () {
   const card = document.querySelector("[data-job-status-url]");
   if (!card) return;
-  const terminal = new Set(["succeeded", "failed", "cancelled"]);
+  const terminal = new Set(["succeeded", "partial", "failed", "cancelled"]);
+  const label = (status) => (status === "partial" ? "Partially succeeded" : status.charAt(0).toUpperCase() + status.slice(1));
   if (terminal.has(card.dataset.jobState)) return;
   const statusEl = card.querySelector("[data-job-status]");
   const bar = card.querySelector("[data-job-progress]");
@@ -11,7 +12,7 @@
     const response = await fetch(card.dataset.jobStatusUrl, { headers: { Accept: "application/json" } });
     if (!response.ok) return;
     const job = await response.json();
-    statusEl.textContent = job.status.charAt(0).toUpperCase() + job.status.slice(1);
+    statusEl.textContent = label(job.status);
     statusEl.className = "badge status-" + job.status;
     bar.value = job.progress_percent;
     counts.textContent = job.progress_done + " of " + job.progress_total;

@@ -3,7 +3,8 @@
 (function () {
   const card = document.querySelector("[data-job-status-url]");
   if (!card) return;
-  const terminal = new Set(["succeeded", "failed", "cancelled"]);
+  const terminal = new Set(["succeeded", "partial", "failed", "cancelled"]);
+  const label = (status) => (status === "partial" ? "Partially succeeded" : status.charAt(0).toUpperCase() + status.slice(1));
   const part = (name) => card.querySelector("[" + name + "]");
   async function poll() {
     const response = await fetch(card.dataset.jobStatusUrl, { headers: { Accept: "application/json" } });
@@ -11,7 +12,7 @@
     const job = await response.json();
     const statusEl = part("data-job-status");
     if (statusEl) {
-      statusEl.textContent = job.status.charAt(0).toUpperCase() + job.status.slice(1);
+      statusEl.textContent = label(job.status);
       statusEl.className = "badge status-" + job.status;
     }
     if (part("data-job-progress")) part("data-job-progress").value = job.progress_percent;

@@ -146,9 +146,9 @@ def test_judge_job_launch_progress_and_cancel(
 
 
 def test_snapshot_form_launches_a_freeze_job(
-    browser_client, response_set, mini_criteria, django_capture_on_commit_callbacks
+    browser_client, response_set, mini_criteria, judged, django_capture_on_commit_callbacks
 ):
-    judge_job = stored_judge_job(response_set, mini_criteria, name="j")
+    judge_job, _ = judged
     bad = browser_client.post(
         "/annotation/snapshots/new/",
         {

@@ -10,6 +10,7 @@ from datetime import timedelta
 import psutil
 import pytest
 import redis
+from django.db import connection
 from django.utils import timezone
 
 from core.models import AuditEvent, Job, Status
@@ -138,9 +139,12 @@ def test_a_running_job_beats_its_heartbeat_from_a_thread(settings):
     beats: list = []
 
     def watch() -> None:
-        while len(beats) < 50 and not Job.objects.get(pk=job.pk).is_terminal:
-            beats.append(Job.objects.get(pk=job.pk).heartbeat_at)
-            time.sleep(0.1)
+        try:
+            while len(beats) < 50 and not Job.objects.get(pk=job.pk).is_terminal:
+                beats.append(Job.objects.get(pk=job.pk).heartbeat_at)
+                time.sleep(0.1)
+        finally:
+            connection.close()
 
     watcher = threading.Thread(target=watch)
     watcher.start()

@@ -4,6 +4,7 @@ and a local HTTP server speaking the chat-completions protocol."""
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -126,6 +127,14 @@ class ChatServer:
     def __exit__(self, *exc) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+def refused_url() -> str:
+    """A chat-completions base URL on a local port nothing listens on: every connection is refused."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}/v1"
 
 
 def shown_responses(payload: dict) -> tuple[str, str, str]:

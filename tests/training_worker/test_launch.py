@@ -22,10 +22,17 @@ THERAPEUTIC = [
 ]
 
 
-def snapshot(criteria_set: str = "therapeutic", criteria: list[str] | None = None) -> SimpleNamespace:
-    """The fields of annotation.DatasetSnapshot that launching reads."""
+def snapshot(
+    criteria_set: str = "therapeutic", criteria: list[str] | None = None, train_pairs: int = 8
+) -> SimpleNamespace:
+    """The fields of annotation.DatasetSnapshot that launching reads (`train_pairs` per criterion)."""
+    criteria = criteria or THERAPEUTIC
     return SimpleNamespace(
-        manifest={"criteria_set": {"key": criteria_set, "version": 1, "criteria": criteria or THERAPEUTIC}},
+        name="therapeutic snapshot",
+        manifest={
+            "criteria_set": {"key": criteria_set, "version": 1, "criteria": criteria},
+            "counts": {"pairs": {key: {"train": train_pairs, "test": 2} for key in criteria}},
+        },
         content_hash="c" * 64,
         archive=SimpleNamespace(name="snapshots/therapeutic.tar.gz"),
         archive_sha256="a" * 64,

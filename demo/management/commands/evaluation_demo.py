@@ -38,7 +38,7 @@ from evaluation.selectors.evaluations import (
 from evaluation.services.evaluations import (
     comparison_record,
     evaluation_create,
-    evaluation_results_compute,
+    evaluation_record_stored,
 )
 from evaluation.services.studies import clinician_study_create, study_rating_submit
 
@@ -202,7 +202,7 @@ class Command(BaseCommand):
             launch=False,
         )
         self._synthetic_verdicts(evaluation, criteria_set)
-        evaluation_results_compute(evaluation=evaluation)
+        evaluation_record_stored(evaluation=evaluation, actor=researcher)
         study = self._study(sets, criteria_set, evaluation, researcher)
         audit_record(
             action="demo.evaluation",
