@@ -21,8 +21,10 @@
     criteria.forEach((other) => {
       const shown = other === criterion;
       other.body.hidden = !shown;
+      other.fieldset.classList.toggle("rank-collapsed", !shown);
       other.toggle.setAttribute("aria-expanded", String(shown));
       other.toggle.hidden = shown;
+      other.confirm.hidden = !shown;
     });
   }
 
@@ -99,9 +101,12 @@
       item.append(text);
       list.append(item);
     });
-    body.append(list, confirm);
-    fieldset.append(status, toggle);
-    const criterion = { fieldset, body, toggle, confirmed: () => confirmed };
+    body.append(list);
+    const summary = document.createElement("div");
+    summary.className = "rank-summary";
+    summary.append(status, confirm, toggle);
+    fieldset.append(summary);
+    const criterion = { fieldset, body, toggle, confirm, confirmed: () => confirmed };
     criteria.push(criterion);
     toggle.addEventListener("click", () => { open(criterion); list.firstElementChild.focus(); });
 
