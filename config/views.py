@@ -2,10 +2,12 @@
 
 from django.views.generic import TemplateView
 
+from annotation.selectors.campaigns import annotator_queue
 from core.models import AuditEvent, Job, Status
 from core.roles import Role, user_roles
 from core.views import RoleRequiredMixin
 from criteria.models import CriteriaSet
+from evaluation.selectors.studies import clinician_queue_summary
 from training_worker.models import TrainingRun
 
 
@@ -25,4 +27,9 @@ class HomeView(RoleRequiredMixin, TemplateView):
                 recent_events=AuditEvent.objects.all()[:8],
                 recent_jobs=Job.objects.all()[:5],
             )
+            return context
+        if Role.ANNOTATOR in held:
+            context["ranking_queue"] = annotator_queue(user=self.request.user)
+        if Role.CLINICIAN in held:
+            context["comparison_queue"] = clinician_queue_summary(user=self.request.user)
         return context

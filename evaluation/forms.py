@@ -1,4 +1,5 @@
-"""Forms for researchers (evaluations, clinician studies) and clinicians (ratings, the blinding question)."""
+"""Forms for researchers (evaluations, clinician studies) and clinicians (ratings, skips, the blinding
+question)."""
 
 from django import forms
 from django.contrib.auth import get_user_model
@@ -133,6 +134,17 @@ class RatingForm(forms.Form):
             for key in self.criteria_keys
             if self.cleaned_data.get(f"choice-{key}")
         }
+
+
+class SkipForm(forms.Form):
+    """Skipping a clinician's item: the reason is required."""
+
+    reason = forms.CharField(
+        max_length=5000,
+        label="Why are you skipping this item?",
+        error_messages={"required": "Say why you are skipping this item."},
+        widget=forms.Textarea(attrs={"rows": 2, "id": "skip-reason"}),
+    )
 
 
 class GuessForm(forms.Form):

@@ -291,6 +291,10 @@ class StudyAssignment(models.Model):
     flagged_unsafe = models.BooleanField(default=False)
     flag_note = models.TextField(blank=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
+    skipped_at = models.DateTimeField(
+        null=True, blank=True, help_text="Set when the clinician skipped the item; cleared if they submit it."
+    )
+    skip_reason = models.TextField(blank=True)
     updated_at = models.DateTimeField(null=True, blank=True)
     blinding_guess = models.CharField(max_length=9, choices=Guess.choices, blank=True)
 
@@ -307,6 +311,15 @@ class StudyAssignment(models.Model):
     @property
     def is_submitted(self) -> bool:
         return self.submitted_at is not None
+
+    @property
+    def is_skipped(self) -> bool:
+        return self.skipped_at is not None
+
+    @property
+    def is_finished(self) -> bool:
+        """Submitted or skipped: nothing more is asked of the clinician for this item."""
+        return self.is_submitted or self.is_skipped
 
 
 class StudyRating(models.Model):

@@ -80,6 +80,11 @@ urlpatterns = [
         name="clinician-guesses",
     ),
     path("clinician/items/<token:token>/", clinician.ClinicianItemView.as_view(), name="clinician-item"),
+    path(
+        "clinician/items/<token:token>/skip/",
+        clinician.ClinicianSkipView.as_view(),
+        name="clinician-item-skip",
+    ),
 ]
 
 api_urlpatterns = [

@@ -5,13 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Min, Q, QuerySet
 
 from annotation.models import CandidateResponse, RankingCampaign, RankingTask
 from core.roles import Role, user_roles
 from criteria.models import Criterion
-
-DONE_STATES = (RankingTask.State.SUBMITTED, RankingTask.State.SKIPPED)
 
 
 def tasks_visible_to(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[RankingTask]:
@@ -27,37 +25,62 @@ def tasks_visible_to(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Rank
 
 @dataclass(frozen=True)
 class CampaignProgress:
+    """One annotator's tasks in one campaign: how many, done (submitted), skipped, the task to resume at."""
+
     campaign: RankingCampaign
     total: int
     done: int
+    skipped: int
     next_task_id: int | None
 
     @property
+    def to_do(self) -> int:
+        return self.total - self.done - self.skipped
+
+    @property
     def percent(self) -> int:
-        return round(100 * self.done / self.total) if self.total else 100
+        """How far through the campaign: done and skipped tasks."""
+        return round(100 * (self.done + self.skipped) / self.total) if self.total else 100
+
+
+@dataclass(frozen=True)
+class AnnotatorQueue:
+    """The annotator's tasks in every open campaign together, and the next one to rank."""
+
+    to_do: int
+    done: int
+    skipped: int
+    next_task_id: int | None
 
 
 def annotator_progress(*, user: AbstractBaseUser) -> list[CampaignProgress]:
-    """The annotator's open campaigns with their own progress and the task to resume at."""
+    """The annotator's open campaigns, newest first, with their own progress and the task to resume at."""
+    mine = Q(tasks__annotator=user)
     campaigns = (
         RankingCampaign.objects.filter(tasks__annotator=user, is_open=True)
         .annotate(
-            total=Count("tasks", filter=Q(tasks__annotator=user)),
-            done=Count("tasks", filter=Q(tasks__annotator=user, tasks__state__in=DONE_STATES)),
+            total=Count("tasks", filter=mine),
+            done=Count("tasks", filter=mine & Q(tasks__state=RankingTask.State.SUBMITTED)),
+            skipped=Count("tasks", filter=mine & Q(tasks__state=RankingTask.State.SKIPPED)),
+            next_task_id=Min("tasks", filter=mine & Q(tasks__state=RankingTask.State.PENDING)),
         )
         .order_by("-created_at", "-id")
-        .distinct()
     )
-    progress = []
-    for campaign in campaigns:
-        next_task = (
-            RankingTask.objects.filter(campaign=campaign, annotator=user, state=RankingTask.State.PENDING)
-            .order_by("id")
-            .values_list("pk", flat=True)
-            .first()
-        )
-        progress.append(CampaignProgress(campaign, campaign.total, campaign.done, next_task))
-    return progress
+    return [
+        CampaignProgress(campaign, campaign.total, campaign.done, campaign.skipped, campaign.next_task_id)
+        for campaign in campaigns
+    ]
+
+
+def annotator_queue(*, user: AbstractBaseUser) -> AnnotatorQueue:
+    """Counts over the annotator's open campaigns; the next task is the first to do in the newest campaign."""
+    progress = annotator_progress(user=user)
+    return AnnotatorQueue(
+        to_do=sum(p.to_do for p in progress),
+        done=sum(p.done for p in progress),
+        skipped=sum(p.skipped for p in progress),
+        next_task_id=next((p.next_task_id for p in progress if p.next_task_id), None),
+    )
 
 
 def task_responses_shown(*, task: RankingTask) -> list[CandidateResponse]:

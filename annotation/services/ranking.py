@@ -123,13 +123,16 @@ def ranking_campaign_close(*, campaign: RankingCampaign, actor: AbstractBaseUser
     audit_record(action="ranking_campaign.close", actor=actor, obj=campaign)
 
 
-def _lock_own_pending(task: RankingTask, annotator: AbstractBaseUser) -> RankingTask:
+def _lock_own_pending(
+    task: RankingTask, annotator: AbstractBaseUser, *, also: tuple[str, ...] = ()
+) -> RankingTask:
+    """The task, locked: the annotator's own, in an open campaign, pending (or in a state of `also`)."""
     locked = RankingTask.objects.select_for_update().select_related("campaign").get(pk=task.pk)
     if locked.annotator_id != annotator.pk:
         raise TaskNotYours("No such task.")
     if not locked.campaign.is_open:
         raise RankingError("This campaign is closed.")
-    if locked.state != RankingTask.State.PENDING:
+    if locked.state != RankingTask.State.PENDING and locked.state not in also:
         raise RankingError(
             f"This task was already {locked.get_state_display().lower()}; its answer is final."
         )
@@ -233,12 +236,15 @@ def ranking_task_skip(
     flagged_harmful: bool = False,
     flag_note: str = "",
 ) -> RankingTask:
-    """Skip a task with a reason (required); it may also flag harmful content."""
+    """Skip a task with a reason (required); it may also flag harmful content. Skipping a task that is
+    already skipped changes nothing (a repeated request); a submitted task cannot be skipped."""
     reason = reason.strip()
     if not reason:
         raise RankingError("Say why you are skipping this question.", {"reason": ["A reason is required."]})
     with transaction.atomic():
-        locked = _lock_own_pending(task, annotator)
+        locked = _lock_own_pending(task, annotator, also=(RankingTask.State.SKIPPED,))
+        if locked.state == RankingTask.State.SKIPPED:
+            return locked
         locked.state = RankingTask.State.SKIPPED
         locked.skip_reason = reason[:MAX_TEXT]
         locked.flagged_harmful = bool(flagged_harmful)

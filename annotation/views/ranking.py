@@ -14,6 +14,7 @@ from annotation.forms import CampaignForm, RankingSkipForm
 from annotation.models import RankingCampaign, RankingTask
 from annotation.selectors.campaigns import (
     annotator_progress,
+    annotator_queue,
     campaigns_list,
     task_criteria,
     task_responses_shown,
@@ -97,7 +98,10 @@ class AnnotatorHomeView(AnnotatorView, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["campaigns"] = annotator_progress(user=self.request.user)
+        context.update(
+            campaigns=annotator_progress(user=self.request.user),
+            queue=annotator_queue(user=self.request.user),
+        )
         return context
 
 
@@ -116,6 +120,26 @@ def _display_ranks(post, criteria, k: int) -> tuple[dict[str, list[object]], dic
     return rankings, errors
 
 
+def _error_summary(
+    criteria, errors: dict[str, list[str]], skip_form: RankingSkipForm
+) -> list[tuple[str, str]]:
+    """(element id, message) pairs for the error summary: each criterion's messages link to its first rank,
+    the skip form's to its fields, anything else to the ranking form."""
+    entries = [
+        (f"rank-{criterion.key}-1", f"{criterion.name}: {message}")
+        for criterion in criteria
+        for message in errors.get(criterion.key, [])
+    ]
+    keys = {criterion.key for criterion in criteria}
+    entries += [
+        ("ranking-form", message) for key, found in errors.items() if key not in keys for message in found
+    ]
+    entries += [
+        (field.auto_id, f"{field.label}: {message}") for field in skip_form for message in field.errors
+    ]
+    return entries
+
+
 class RankingTaskView(AnnotatorView, TemplateView):
     template_name = "annotation/ranking_task.html"
 
@@ -127,6 +151,7 @@ class RankingTaskView(AnnotatorView, TemplateView):
         submitted = kwargs.get("submitted") or {}
         errors = kwargs.get("errors") or {}
         keys = {criterion.key for criterion in criteria}
+        skip_form = kwargs.get("skip_form") or RankingSkipForm()
         context.update(
             task=task,
             campaign=task.campaign,
@@ -147,7 +172,8 @@ class RankingTaskView(AnnotatorView, TemplateView):
                 for criterion in criteria
             ],
             other_errors=[message for key, found in errors.items() if key not in keys for message in found],
-            skip_form=kwargs.get("skip_form") or RankingSkipForm(),
+            error_summary=_error_summary(criteria, errors, skip_form),
+            skip_form=skip_form,
             progress=next(
                 (p for p in annotator_progress(user=self.request.user) if p.campaign.pk == task.campaign_id),
                 None,
@@ -172,7 +198,8 @@ class RankingTaskView(AnnotatorView, TemplateView):
             except RankingError as exc:
                 errors = exc.field_errors or {NON_FIELD_ERRORS: [exc.message]}
         if errors:
-            return self.render_to_response(self.get_context_data(pk=pk, errors=errors, submitted=rankings))
+            context = self.get_context_data(pk=pk, errors=errors, submitted=rankings)
+            return self.render_to_response(context, status=400)
         messages.success(request, "Thank you, your ranking is saved.")
         return _next(request, task)
 
@@ -191,7 +218,7 @@ class RankingTaskSkipView(AnnotatorView, View):
             return _next(request, task)
         view = RankingTaskView()
         view.setup(request, pk=pk)
-        return view.render_to_response(view.get_context_data(pk=pk, skip_form=form))
+        return view.render_to_response(view.get_context_data(pk=pk, skip_form=form), status=400)
 
 
 def _next(request, task: RankingTask):

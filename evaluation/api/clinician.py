@@ -27,7 +27,9 @@ class ClinicianStudySerializer(serializers.Serializer):
     title = serializers.CharField()
     is_open = serializers.BooleanField()
     total = serializers.IntegerField()
-    done = serializers.IntegerField()
+    done = serializers.IntegerField(help_text="Items submitted.")
+    skipped = serializers.IntegerField(help_text="Items skipped (and not submitted since).")
+    to_do = serializers.IntegerField(help_text="Items neither submitted nor skipped.")
     percent = serializers.IntegerField()
     next_token = serializers.CharField(allow_null=True)
     guess_pending = serializers.BooleanField()
@@ -60,6 +62,7 @@ class ClinicianItemSerializer(serializers.Serializer):
     flagged_unsafe = serializers.BooleanField()
     flag_note = serializers.CharField()
     submitted = serializers.BooleanField()
+    skipped = serializers.BooleanField()
 
 
 class RatingSubmitSerializer(StrictSerializer):

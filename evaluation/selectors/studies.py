@@ -12,7 +12,7 @@ import hashlib
 import math
 from collections import Counter, defaultdict
 from collections.abc import Hashable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from django.core.cache import cache
@@ -52,6 +52,7 @@ def study_progress(*, study: ClinicianStudy) -> list[dict[str, Any]]:
         .annotate(
             assigned=Count("pk"),
             submitted=Count("pk", filter=Q(submitted_at__isnull=False)),
+            skipped=Count("pk", filter=Q(skipped_at__isnull=False)),
             flagged=Count("pk", filter=Q(flagged_unsafe=True)),
             guessed=Count("pk", filter=~Q(blinding_guess="")),
         )
@@ -61,7 +62,11 @@ def study_progress(*, study: ClinicianStudy) -> list[dict[str, Any]]:
 
 
 def clinician_queue(*, user) -> list[dict[str, Any]]:
-    """The clinician's studies with progress and where to resume. Only blinded, clinician-facing fields."""
+    """The clinician's studies with progress and where to resume. Only blinded, clinician-facing fields.
+
+    ``done`` counts submitted items, ``skipped`` skipped ones; ``next_token`` is the first item that is
+    neither, and the final question is pending once every item is one or the other.
+    """
     assignments = (
         StudyAssignment.objects.filter(clinician=user)
         .select_related("item__study")
@@ -78,6 +83,7 @@ def clinician_queue(*, user) -> list[dict[str, Any]]:
                 "is_open": study.is_open,
                 "total": 0,
                 "done": 0,
+                "skipped": 0,
                 "next_token": None,
                 "guess_pending": False,
                 "ask_blinding_guess": study.ask_blinding_guess,
@@ -86,16 +92,42 @@ def clinician_queue(*, user) -> list[dict[str, Any]]:
         entry["total"] += 1
         if assignment.is_submitted:
             entry["done"] += 1
+        elif assignment.is_skipped:
+            entry["skipped"] += 1
         elif entry["next_token"] is None:
             entry["next_token"] = assignment.token
         if not assignment.blinding_guess:
             entry["guess_pending"] = True
     for entry in studies.values():
-        entry["guess_pending"] = (
-            entry["ask_blinding_guess"] and entry["guess_pending"] and entry["done"] == entry["total"]
-        )
-        entry["percent"] = round(100 * entry["done"] / entry["total"]) if entry["total"] else 0
+        finished = entry["done"] + entry["skipped"]
+        entry["to_do"] = entry["total"] - finished
+        entry["guess_pending"] = entry["ask_blinding_guess"] and entry["guess_pending"] and not entry["to_do"]
+        entry["percent"] = round(100 * finished / entry["total"]) if entry["total"] else 0
     return list(studies.values())
+
+
+@dataclass(frozen=True)
+class ClinicianQueue:
+    """The clinician's items in every open study together, and where "Continue" leads."""
+
+    to_do: int
+    done: int
+    skipped: int
+    next_item_token: str | None
+    guess_study_token: str | None
+
+
+def clinician_queue_summary(*, user) -> ClinicianQueue:
+    """Counts over the clinician's open studies; Continue goes to the first item still to do, else to a
+    study whose final question is unanswered."""
+    studies = [study for study in clinician_queue(user=user) if study["is_open"]]
+    return ClinicianQueue(
+        to_do=sum(study["to_do"] for study in studies),
+        done=sum(study["done"] for study in studies),
+        skipped=sum(study["skipped"] for study in studies),
+        next_item_token=next((study["next_token"] for study in studies if study["next_token"]), None),
+        guess_study_token=next((study["token"] for study in studies if study["guess_pending"]), None),
+    )
 
 
 def clinician_study_assignments(*, study: ClinicianStudy, user) -> list[StudyAssignment]:
@@ -120,9 +152,9 @@ def assignment_display(*, assignment: StudyAssignment) -> dict[str, Any]:
     queue = list(
         StudyAssignment.objects.filter(item__study=study, clinician_id=assignment.clinician_id)
         .order_by("sequence")
-        .values_list("token", "submitted_at")
+        .values_list("token", "submitted_at", "skipped_at")
     )
-    tokens = [token for token, _ in queue]
+    tokens = [token for token, _, _ in queue]
     index = tokens.index(assignment.token)
     after = queue[index + 1 :] + queue[:index]
     return {
@@ -133,10 +165,12 @@ def assignment_display(*, assignment: StudyAssignment) -> dict[str, Any]:
         "is_open": study.is_open,
         "number": index + 1,
         "total": len(queue),
-        "done": sum(1 for _, submitted in queue if submitted),
+        "done": sum(1 for _, submitted, _ in queue if submitted),
         "previous_token": tokens[index - 1] if index > 0 else None,
         "next_token": tokens[index + 1] if index + 1 < len(tokens) else None,
-        "next_pending_token": next((token for token, submitted in after if submitted is None), None),
+        "next_pending_token": next(
+            (token for token, submitted, skipped in after if submitted is None and skipped is None), None
+        ),
         "scenario": item.question.text,
         "response_a": shown_a.text,
         "response_b": shown_b.text,
@@ -148,6 +182,8 @@ def assignment_display(*, assignment: StudyAssignment) -> dict[str, Any]:
         "flagged_unsafe": assignment.flagged_unsafe,
         "flag_note": assignment.flag_note,
         "submitted": assignment.is_submitted,
+        "skipped": assignment.is_skipped,
+        "skip_reason": assignment.skip_reason,
         "ask_blinding_guess": study.ask_blinding_guess,
     }
 

@@ -276,9 +276,12 @@ def study_rating_submit(
         if flag_note is not None and len(flag_note) > MAX_COMMENT_CHARS:
             errors["flag_note"] = f"At most {MAX_COMMENT_CHARS} characters."
         existing = set(locked.ratings.values_list("criterion_key", flat=True))
-        if not errors and complete and set(keys) - existing - set(ratings):
-            missing = [key for key in keys if key not in existing and key not in ratings]
-            errors["ratings"] = f"Choose A, B or tie for every criterion (missing: {', '.join(missing)})."
+        missing = [key for key in keys if key not in existing and key not in ratings]
+        if not errors and complete and missing:
+            raise RatingInvalid(
+                f"Choose A, B or tie for every criterion (missing: {', '.join(missing)}).",
+                {key: "Choose A, B or tie." for key in missing},
+            )
         if errors:
             raise RatingInvalid(field_errors=errors)
         now = timezone.now()
@@ -302,16 +305,57 @@ def study_rating_submit(
             locked.flag_note = flag_note.strip()
         if complete and locked.submitted_at is None:
             locked.submitted_at = now
+            locked.skipped_at, locked.skip_reason = None, ""
         locked.updated_at = now
-        locked.save(update_fields=["comment", "flagged_unsafe", "flag_note", "submitted_at", "updated_at"])
+        locked.save(
+            update_fields=[
+                "comment",
+                "flagged_unsafe",
+                "flag_note",
+                "submitted_at",
+                "skipped_at",
+                "skip_reason",
+                "updated_at",
+            ]
+        )
     return locked
+
+
+def study_assignment_skip(*, assignment: StudyAssignment, clinician: AbstractBaseUser, reason: str) -> bool:
+    """Skip an item with a reason (required). Skipping it again changes nothing (False); a submitted item
+    cannot be skipped. A skipped item can still be submitted later, which clears the skip.
+
+    Checks run in the order of :func:`study_rating_submit`: own item, open study, then the input.
+    """
+    reason = reason.strip()
+    with transaction.atomic():
+        locked = (
+            StudyAssignment.objects.select_for_update().select_related("item__study").get(pk=assignment.pk)
+        )
+        if locked.clinician_id != clinician.pk:
+            raise NotYourItem("This item is not assigned to you.")
+        if not locked.item.study.is_open:
+            raise StudyClosed("This study is closed; answers can no longer change.")
+        if locked.is_skipped:
+            return False
+        if locked.is_submitted:
+            raise StudyClosed("You submitted this item; change your answers instead of skipping it.")
+        if not reason:
+            raise RatingInvalid("Say why you are skipping this item.", {"reason": "A reason is required."})
+        if len(reason) > MAX_COMMENT_CHARS:
+            raise RatingInvalid(field_errors={"reason": f"At most {MAX_COMMENT_CHARS} characters."})
+        locked.skipped_at = locked.updated_at = timezone.now()
+        locked.skip_reason = reason
+        locked.save(update_fields=["skipped_at", "skip_reason", "updated_at"])
+    return True
 
 
 def study_guesses_submit(
     *, study: ClinicianStudy, clinician: AbstractBaseUser, guesses: Mapping[str, str]
 ) -> int:
     """The post-study question: per own item (by assignment token), which response ("A", "B" or
-    "dont_know") came from the trained model. Allowed once all the clinician's items are submitted."""
+    "dont_know") came from the trained model. Allowed once all the clinician's items are submitted or
+    skipped."""
     with transaction.atomic():
         study = ClinicianStudy.objects.select_for_update().get(pk=study.pk)
         if not study.is_open:
@@ -322,7 +366,7 @@ def study_guesses_submit(
         }
         if not study.ask_blinding_guess or not own:
             raise RatingInvalid(field_errors={"guesses": "This study asks no such question of you."})
-        if any(not assignment.is_submitted for assignment in own.values()):
+        if any(not assignment.is_finished for assignment in own.values()):
             raise RatingInvalid(field_errors={"guesses": "Finish rating every item first."})
         if any(token not in own or guess not in GUESSES for token, guess in guesses.items()):
             raise RatingInvalid(

@@ -1,8 +1,10 @@
-// Turns each criterion's rank inputs into a list ordered by drag and drop or by keyboard.
+// Turns each criterion's rank inputs into a list of response cards ordered by drag and drop or by keyboard.
 // Keyboard: Tab to a response, Alt+ArrowUp / Alt+ArrowDown moves it; or Space picks it up, the arrows move
 // it and Space (or Enter) puts it down; ArrowUp / ArrowDown alone move the focus. The hidden rank inputs
 // are filled only after the annotator has ordered the list (or confirmed its order), so an untouched list
-// is never submitted by accident.
+// is never submitted by accident. Each card carries its response's full text, collapsed to a few lines
+// behind a "Show full answer" button, so the separate list of responses is hidden; one criterion is open
+// at a time (the first with an error, else the first not yet ranked), the others show their status.
 (function () {
   "use strict";
   const form = document.getElementById("ranking-form");
@@ -11,13 +13,34 @@
   const announcer = document.getElementById("ranking-announcer");
   const say = (text) => { announcer.textContent = ""; window.setTimeout(() => { announcer.textContent = text; }, 30); };
   form.querySelectorAll(".ranking-js-help").forEach((el) => { el.hidden = false; });
+  const textOf = (position) => document.querySelector(`#response-${position} .ranking-text`).textContent;
+  document.querySelectorAll(".ranking-responses-card").forEach((el) => { el.hidden = true; });
+  const criteria = [];
+
+  function open(criterion) {
+    criteria.forEach((other) => {
+      const shown = other === criterion;
+      other.body.hidden = !shown;
+      other.fieldset.classList.toggle("rank-collapsed", !shown);
+      other.toggle.setAttribute("aria-expanded", String(shown));
+      other.toggle.hidden = shown;
+      other.confirm.hidden = !shown;
+    });
+  }
 
   form.querySelectorAll(".ranking-criterion").forEach((fieldset) => {
     const name = fieldset.dataset.name;
     const inputs = Array.from(fieldset.querySelectorAll(".ranking-inputs input"));
     const k = inputs.length;
     const byPosition = new Map(inputs.map((input) => [input.dataset.position, input]));
+    const body = fieldset.querySelector(".ranking-criterion-body");
+    body.id = `criterion-${fieldset.dataset.criterion}-body`;
     fieldset.querySelector(".ranking-inputs").hidden = true;
+    const toggle = document.createElement("button");
+    toggle.type = "button";
+    toggle.className = "secondary rank-open";
+    toggle.textContent = `Rank ${name}`;
+    toggle.setAttribute("aria-controls", body.id);
 
     const list = document.createElement("ol");
     list.className = "rank-list";
@@ -42,10 +65,20 @@
       const label = document.createElement("span");
       label.className = "rank-label";
       label.textContent = `Response ${input.dataset.position}`;
-      const excerpt = document.createElement("span");
-      excerpt.className = "rank-excerpt";
-      excerpt.textContent = input.dataset.excerpt;
-      item.append(label, excerpt);
+      const text = document.createElement("p");
+      text.className = "rank-text";
+      text.id = `rank-text-${fieldset.dataset.criterion}-${input.dataset.position}`;
+      text.textContent = textOf(input.dataset.position);
+      const expand = document.createElement("button");
+      expand.type = "button"; expand.className = "link-button rank-expand"; expand.textContent = "Show full answer";
+      expand.setAttribute("aria-expanded", "false");
+      expand.setAttribute("aria-controls", text.id);
+      expand.addEventListener("click", () => {
+        const full = text.classList.toggle("rank-text-full");
+        expand.setAttribute("aria-expanded", String(full));
+        expand.textContent = full ? "Show less" : "Show full answer";
+      });
+      item.append(label, expand);
       const up = document.createElement("button");
       up.type = "button"; up.className = "rank-move"; up.textContent = "↑";
       up.setAttribute("aria-label", `Move response ${input.dataset.position} up`);
@@ -65,9 +98,17 @@
         item.append(tie);
         if (index > 0 && input.value && Number(input.value) === Number(start[index - 1].value)) box.checked = true;
       }
+      item.append(text);
       list.append(item);
     });
-    fieldset.append(list, status, confirm);
+    body.append(list);
+    const summary = document.createElement("div");
+    summary.className = "rank-summary";
+    summary.append(status, confirm, toggle);
+    fieldset.append(summary);
+    const criterion = { fieldset, body, toggle, confirm, confirmed: () => confirmed };
+    criteria.push(criterion);
+    toggle.addEventListener("click", () => { open(criterion); list.firstElementChild.focus(); });
 
     function items() { return Array.from(list.children); }
 
@@ -143,5 +184,19 @@
     });
     confirm.addEventListener("click", () => { confirmed = true; sync(); say(`${name}: order confirmed.`); });
     sync();
+  });
+
+  open(criteria.find((c) => c.fieldset.hasAttribute("data-invalid")) || criteria.find((c) => !c.confirmed()) || criteria[0]);
+
+  // The error summary's links to a criterion open it and put the focus on its first response.
+  document.querySelectorAll("[data-error-summary] a").forEach((link) => {
+    const target = document.getElementById(link.hash.slice(1));
+    const criterion = target && criteria.find((c) => c.fieldset.contains(target));
+    if (!criterion) return;
+    link.addEventListener("click", (event) => {
+      event.preventDefault();
+      open(criterion);
+      criterion.fieldset.querySelector(".rank-item").focus();
+    });
   });
 })();

@@ -107,7 +107,10 @@ def test_annotator_ranks_with_the_keyboard_only(
     assert order == ["2", "1", "3", "4", "5"]
     expect(empathy.locator(".rank-status")).to_have_text("Ranked.")
 
-    # Safety: keep the order shown, confirmed with its button.
+    # Safety: open it (one criterion is open at a time), keep the order shown, confirmed with its button.
+    tab_to(page, "el.textContent === 'Rank Safety'")
+    page.keyboard.press("Enter")
+    expect(page.locator("fieldset[data-criterion='safety'] .rank-item").first).to_be_focused()
     tab_to(page, "el.textContent === 'This order is right for Safety'")
     page.keyboard.press("Enter")
     tab_to(page, "el.textContent.trim() === 'Submit ranking'")

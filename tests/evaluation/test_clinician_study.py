@@ -152,6 +152,8 @@ def test_item_api_is_blinded_and_shows_this_clinicians_order(researcher, client)
             "is_open": True,
             "total": own_items,
             "done": 0,
+            "skipped": 0,
+            "to_do": own_items,
             "percent": 0,
             "next_token": StudyAssignment.objects.filter(clinician=clinicians[0])
             .order_by("sequence")[0]
