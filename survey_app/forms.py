@@ -337,6 +337,7 @@ class StudyForm(forms.ModelForm):
             "quota",
             "completion_code",
             "screenout_code",
+            "recruits_on_prolific",
             "prolific_completion_url",
             "support_text",
         ]
@@ -365,6 +366,17 @@ class StudyForm(forms.ModelForm):
         if url and not url.startswith("https://"):
             raise ValidationError("Use an https:// address.")
         return url
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if cleaned.get("recruits_on_prolific") and not cleaned.get("prolific_completion_url"):
+            if "prolific_completion_url" not in self.errors:
+                self.add_error(
+                    "prolific_completion_url",
+                    "A Prolific study needs its completion URL, so that participants can return to "
+                    "Prolific when they finish. Copy it from the study's settings on Prolific.",
+                )
+        return cleaned
 
     def clean_criteria_set(self) -> CriteriaSet:
         criteria_set = self.cleaned_data["criteria_set"]

@@ -30,6 +30,7 @@ from survey_app.selectors import (
 )
 from survey_app.services.participants import (
     AlreadyTakingPart,
+    AlreadyWithdrawn,
     Incomplete,
     InvalidLink,
     StudyUnavailable,
@@ -39,6 +40,7 @@ from survey_app.services.participants import (
     participant_decline,
     participant_eligibility,
     participant_resume,
+    participant_return_prolific,
     participant_withdraw,
     prolific_pseudonyms,
     study_accepting_check,
@@ -66,6 +68,16 @@ def _store(request: HttpRequest, study: Study, **values) -> None:
 def _forget(request: HttpRequest, study: Study) -> None:
     _entries(request).pop(str(study.pk), None)
     request.session.modified = True
+
+
+def _bind(request: HttpRequest, study: Study, participant: Participant, resume_code: str) -> None:
+    """Bind a participant to this browser under a new session key. The session outlives the browser
+    window (for SESSION_COOKIE_AGE), so closing the browser mid-survey and opening the study link again
+    carries on where the participant left off; staff sessions keep ending with the browser."""
+    request.session.cycle_key()
+    if not request.user.is_authenticated:
+        request.session.set_expiry(settings.SESSION_COOKIE_AGE)
+    _store(request, study, participant=participant.pk, resume_code=resume_code, prolific=None)
 
 
 def next_step_url(*, study: Study, participant: Participant) -> str:
@@ -156,7 +168,7 @@ class EntryView(ParticipantView):
                     "survey_app/participant/unavailable.html", {"message": str(error)}, status=400
                 )
             if pseudonyms:
-                _store(request, self.study, prolific=pseudonyms)
+                return self._prolific_arrival(pseudonyms)
             return redirect("survey-entry", slug=slug)
         if self.participant is not None:
             return HttpResponseRedirect(next_step_url(study=self.study, participant=self.participant))
@@ -182,15 +194,30 @@ class EntryView(ParticipantView):
             return self.render(self.template, {"form": form, "already": str(error)})
         except StudyUnavailable:
             return self._unavailable()
-        request.session.cycle_key()
-        _store(
-            request,
-            self.study,
-            participant=enrolment.participant.pk,
-            resume_code=enrolment.resume_code,
-            prolific=None,
-        )
+        _bind(request, self.study, enrolment.participant, enrolment.resume_code)
         return redirect("survey-eligibility", slug=slug)
+
+    def _prolific_arrival(self, pseudonyms: dict[str, str]) -> HttpResponse:
+        """A Prolific participant who took part before carries on (or sees their code) without a resume
+        code; a newcomer reads the information sheet. Another participant's session in this browser is
+        dropped, so a shared computer never hands one person's survey to the next."""
+        if self.participant is not None and self.participant.prolific_pid_pseudonym == pseudonyms["pid"]:
+            return HttpResponseRedirect(next_step_url(study=self.study, participant=self.participant))
+        try:
+            enrolment = participant_return_prolific(study=self.study, prolific=pseudonyms)
+        except (AlreadyTakingPart, AlreadyWithdrawn) as error:
+            return self.render(
+                "survey_app/participant/unavailable.html",
+                {"message": str(error), "resume_offer": isinstance(error, AlreadyTakingPart)},
+                status=409,
+            )
+        if enrolment is not None:
+            _bind(self.request, self.study, enrolment.participant, enrolment.resume_code)
+            return HttpResponseRedirect(next_step_url(study=self.study, participant=enrolment.participant))
+        if self.participant is not None and self.participant.prolific_pid_pseudonym != pseudonyms["pid"]:
+            _forget(self.request, self.study)
+        _store(self.request, self.study, prolific=pseudonyms)
+        return redirect("survey-entry", slug=self.study.slug)
 
     def _unavailable(self) -> HttpResponse | None:
         try:
@@ -426,14 +453,7 @@ class ResumeView(CodeAttemptsView):
         if form.is_valid():
             participant = participant_resume(study=self.study, code=form.cleaned_data["code"])
             if participant is not None:
-                request.session.cycle_key()
-                _store(
-                    request,
-                    self.study,
-                    participant=participant.pk,
-                    resume_code=resume_code_display(form.cleaned_data["code"]),
-                    prolific=None,
-                )
+                _bind(request, self.study, participant, resume_code_display(form.cleaned_data["code"]))
                 return HttpResponseRedirect(next_step_url(study=self.study, participant=participant))
             self.wrong_code(form)
         return self.render(self.template, {"form": form})
