@@ -21,6 +21,7 @@ from survey_app.models import (
 )
 from survey_app.pseudonyms import keyed_pseudonym, resume_code_display
 from survey_app.selectors import (
+    answers_review,
     eligibility_page,
     page_items,
     participant_answers,
@@ -147,6 +148,9 @@ def render_participant(request: HttpRequest, template: str, context: dict, statu
     context.setdefault(
         "support_text", context["study"].support_text if context.get("study") else DEFAULT_SUPPORT_TEXT
     )
+    # The first line (the emergency numbers) is always in view; the rest opens on demand on small screens.
+    headline, _, more = context["support_text"].strip().partition("\n")
+    context.update(support_headline=headline, support_more=more.strip())
     response = render(request, template, context, status=status)
     for header, value in PARTICIPANT_HEADERS.items():
         response[header] = value
@@ -332,7 +336,8 @@ class PageView(SurveyPageMixin, ParticipantView):
 
 
 class ReviewView(SurveyPageMixin, ParticipantView):
-    """Last step: a summary with links back to each page, and the idempotent final submit."""
+    """Last step: every answer, page by page, with a link to change each page, and the idempotent final
+    submit."""
 
     allowed = (ParticipantStatus.IN_PROGRESS, ParticipantStatus.COMPLETED)
     template = "survey_app/participant/review.html"
@@ -343,7 +348,13 @@ class ReviewView(SurveyPageMixin, ParticipantView):
         pages = survey_pages(instrument=self.participant.instrument)
         if self.participant.pages_done < len(pages):
             return HttpResponseRedirect(next_step_url(study=self.study, participant=self.participant))
-        return self.render(self.template, {"pages": pages, "progress": self.progress(len(pages) + 1)})
+        return self.render(
+            self.template,
+            {
+                "review": answers_review(participant=self.participant),
+                "progress": self.progress(len(pages) + 1),
+            },
+        )
 
     def post(self, request, slug: str):
         if request.POST.get("nav") == "back" and self.participant.status == ParticipantStatus.IN_PROGRESS:
