@@ -15,6 +15,12 @@ from survey_app.models import ConsentVersion, Instrument, Item, ItemKind, Study,
 from survey_app.pseudonyms import RESUME_CODE_LENGTH, resume_code_normalise
 
 TEXT_MAX_LENGTH_DEFAULT = 2000
+RANKING_CONFIRM_LABEL = "Keep this order, it is how I rank these qualities"
+RANKING_CONFIRM_HINT = (
+    "The qualities are still in the order they were shown in. Put them in your own order, or tick "
+    "the box if this is already how you rank them."
+)
+RANKING_CONFIRM_ERROR = "Change the order, or tick the box to keep it."
 CHOICE_KINDS = (ItemKind.SINGLE, ItemKind.LIKERT, ItemKind.ATTENTION)
 
 
@@ -57,6 +63,8 @@ class PageForm(forms.Form):
         self.groups: list[dict[str, Any]] = []
         # item key -> [(criterion key, field name)] for the grids
         self.grid_fields: dict[str, list[tuple[str, str]]] = {}
+        # Rankings left in the shuffled order they were shown in, without the participant confirming it.
+        self.unconfirmed_rankings: set[str] = set()
         rankable = [c for c in criteria if c.key not in NON_NEGOTIABLE_CRITERIA]
         random.Random(order_seed).shuffle(rankable)  # presentation order must not bias the ranking
         for item in items:
@@ -66,6 +74,10 @@ class PageForm(forms.Form):
                 self._add_grid(
                     item, rankable, lambda item, criterion: self._rank_field(criterion, len(rankable))
                 )
+                self.fields[f"{item.key}-confirm"] = forms.BooleanField(
+                    label=RANKING_CONFIRM_LABEL, help_text=RANKING_CONFIRM_HINT, required=False
+                )
+                self.groups[-1]["confirm_name"] = f"{item.key}-confirm"
             else:
                 self.fields[item.key] = self._item_field(item)
                 self.groups.append({"item": item, "kind": item.kind, "field_name": item.key})
@@ -162,6 +174,9 @@ class PageForm(forms.Form):
                 for criterion_key, name in self.grid_fields[item.key]:
                     if criterion_key in value:
                         self.initial[name] = str(value[criterion_key])
+                if item.kind == ItemKind.RANKING:
+                    # Only a changed or confirmed order is ever saved (see _check_ranking).
+                    self.initial[f"{item.key}-confirm"] = True
             elif item.kind == ItemKind.MULTI:
                 self.initial[item.key] = list(value)
             else:
@@ -199,6 +214,13 @@ class PageForm(forms.Form):
                 labels = " and ".join(str(self.fields[name].label) for name in names)
                 for name in names:
                     self.add_error(name, f"Rank {rank} is given to {labels}. Use each rank once.")
+        shown_order = [cleaned.get(name) for _, name in self.grid_fields[item.key]]
+        if shown_order == list(range(1, len(shown_order) + 1)) and not cleaned.get(f"{item.key}-confirm"):
+            # The order they were shown in, unchanged: a participant who never touched the list would
+            # otherwise answer with the shuffle. Continue asks; Back and Save keep no ranking.
+            self.unconfirmed_rankings.add(item.key)
+            if not self.lenient:
+                self.add_error(f"{item.key}-confirm", RANKING_CONFIRM_ERROR)
 
     def answers(self) -> dict[str, Any]:
         """Cleaned answers by item key; None for a question left blank (only possible in lenient mode)."""
@@ -210,7 +232,7 @@ class PageForm(forms.Form):
                     for criterion_key, name in self.grid_fields[item.key]
                     if self.cleaned_data.get(name) is not None
                 }
-                result[item.key] = grid or None
+                result[item.key] = grid if grid and item.key not in self.unconfirmed_rankings else None
             else:
                 value = self.cleaned_data.get(item.key)
                 result[item.key] = value if value not in ("", []) else None
@@ -238,6 +260,8 @@ class PageForm(forms.Form):
             entry = dict(group)
             if "field_names" in group:
                 entry["fields"] = [self[name] for name in group["field_names"]]
+                if "confirm_name" in group:
+                    entry["confirm"] = self[group["confirm_name"]]
             else:
                 entry["field"] = self[group["field_name"]]
             groups.append(entry)
@@ -337,6 +361,7 @@ class StudyForm(forms.ModelForm):
             "quota",
             "completion_code",
             "screenout_code",
+            "recruits_on_prolific",
             "prolific_completion_url",
             "support_text",
         ]
@@ -365,6 +390,20 @@ class StudyForm(forms.ModelForm):
         if url and not url.startswith("https://"):
             raise ValidationError("Use an https:// address.")
         return url
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if (
+            cleaned.get("recruits_on_prolific")
+            and not cleaned.get("prolific_completion_url")
+            and "prolific_completion_url" not in self.errors
+        ):
+            self.add_error(
+                "prolific_completion_url",
+                "A Prolific study needs its completion URL, so that participants can return to "
+                "Prolific when they finish. Copy it from the study's settings on Prolific.",
+            )
+        return cleaned
 
     def clean_criteria_set(self) -> CriteriaSet:
         criteria_set = self.cleaned_data["criteria_set"]

@@ -143,8 +143,13 @@ class Study(models.Model):
     status = models.CharField(max_length=8, choices=StudyStatus, default=StudyStatus.DRAFT)
     completion_code = models.CharField(max_length=32, default=_random_code)
     screenout_code = models.CharField(max_length=32, default=_random_code)
+    recruits_on_prolific = models.BooleanField(
+        default=False, help_text="Participants come from Prolific: the completion URL is then required."
+    )
     prolific_completion_url = models.URLField(
-        blank=True, help_text="Optional: where participants from Prolific go after completing."
+        blank=True,
+        help_text="Where participants from Prolific go after completing (Prolific shows it in the study's "
+        "settings, for example https://app.prolific.com/submissions/complete?cc=CODE).",
     )
     support_text = models.TextField(
         default=DEFAULT_SUPPORT_TEXT, help_text="The crisis-support panel shown on every participant page."
@@ -160,6 +165,11 @@ class Study(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def completion_url_missing(self) -> bool:
+        """A Prolific study without its completion URL: completes could not return to Prolific."""
+        return self.recruits_on_prolific and not self.prolific_completion_url
 
 
 class ParticipantStatus(models.TextChoices):

@@ -77,6 +77,58 @@ def participant_answers(*, participant: Participant) -> dict[str, Any]:
     return dict(participant.answers.values_list("item__key", "value"))
 
 
+@dataclass(frozen=True)
+class ReviewRow:
+    """One question and the participant's answer as shown to them: one line, or a list (ordered for a
+    ranking)."""
+
+    question: str
+    answers: list[str]
+    ordered: bool = False
+
+
+@dataclass(frozen=True)
+class ReviewPage:
+    number: int
+    title: str
+    rows: list[ReviewRow]
+
+
+def answers_review(*, participant: Participant) -> list[ReviewPage]:
+    """Every survey page with every question and the participant's answer, in the words they saw."""
+    answers = participant_answers(participant=participant)
+    names = {criterion.key: criterion.name for criterion in study_criteria(study=participant.study)}
+    return [
+        ReviewPage(
+            number=number,
+            title=page["title"],
+            rows=[
+                _review_row(item=item, value=answers.get(item.key), names=names)
+                for item in page_items(instrument=participant.instrument, page_key=page["key"])
+            ],
+        )
+        for number, page in enumerate(survey_pages(instrument=participant.instrument), start=1)
+    ]
+
+
+def _review_row(*, item: Item, value: Any, names: dict[str, str]) -> ReviewRow:
+    labels = item.choice_labels
+    if value in (None, "", [], {}):
+        return ReviewRow(question=item.prompt, answers=["Not answered"])
+    if item.kind == ItemKind.IMPORTANCE:
+        rated = [f"{names[key]}: {labels.get(str(value[key]), value[key])}" for key in names if key in value]
+        return ReviewRow(question=item.prompt, answers=rated)
+    if item.kind == ItemKind.RANKING:
+        return ReviewRow(
+            question=item.prompt,
+            answers=[names.get(key, key) for key in sorted(value, key=value.get)],
+            ordered=True,
+        )
+    if item.kind == ItemKind.MULTI:
+        return ReviewRow(question=item.prompt, answers=[labels.get(str(choice), choice) for choice in value])
+    return ReviewRow(question=item.prompt, answers=[labels.get(str(value), str(value))])
+
+
 def answer_complete(*, item: Item, value: Any, criteria: list[str], rankable: list[str]) -> bool:
     """Whether a stored value fully answers `item` (grids need every criterion; rankings a permutation)."""
     if value in (None, "", [], {}):

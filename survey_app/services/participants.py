@@ -60,6 +60,12 @@ class AlreadyTakingPart(SurveyError):
     status = HTTPStatus.CONFLICT
 
 
+class AlreadyWithdrawn(SurveyError):
+    """This Prolific participant withdrew from the study; a withdrawal is never undone by a link."""
+
+    status = HTTPStatus.CONFLICT
+
+
 class WrongState(SurveyError):
     """The participant is past the step this action belongs to."""
 
@@ -100,6 +106,59 @@ class Enrolment:
     resume_code: str
 
 
+ALREADY_TAKING_PART = (
+    "This Prolific ID has already taken part in this study in another Prolific session. If that was you, "
+    "carry on with your resume code, or contact the research team through Prolific."
+)
+
+
+def participant_return_prolific(*, study: Study, prolific: Mapping[str, str]) -> Enrolment | None:
+    """The participation of a Prolific participant who opens the study link again, or None for a newcomer.
+
+    Prolific sends the same PROLIFIC_PID, STUDY_ID and SESSION_ID every time a participant opens the study
+    from the same submission, so all three keyed pseudonyms must match: the Prolific ID alone (not secret)
+    is never enough to reach someone's answers. The participant gets a fresh resume code (the old one
+    stops working) because the one they were shown is not stored. Raises AlreadyWithdrawn for a
+    participant who withdrew and AlreadyTakingPart when the Prolific ID took part from another session.
+    """
+    with transaction.atomic():
+        participant = (
+            Participant.objects.select_for_update()
+            .select_related("instrument", "consent")
+            .filter(study=study, prolific_pid_pseudonym=prolific["pid"])
+            .first()
+        )
+        if participant is None:
+            return None
+        if (participant.prolific_study_pseudonym, participant.prolific_session_pseudonym) != (
+            prolific["study"],
+            prolific["session"],
+        ) or not prolific["session"]:
+            raise AlreadyTakingPart(ALREADY_TAKING_PART)
+        if participant.status == ParticipantStatus.WITHDRAWN:
+            raise AlreadyWithdrawn(
+                "You have withdrawn from this study and your answers were deleted, so you cannot take part "
+                "again. Thank you for the time you gave. Please return your submission on Prolific."
+            )
+        code = _resume_code_assign(participant=participant)
+    return Enrolment(participant=participant, resume_code=code)
+
+
+def _resume_code_assign(*, participant: Participant) -> str:
+    """Replace the participant's resume code with a fresh one and return it (inside the caller's
+    transaction)."""
+    for _ in range(5):
+        code = resume_code_new()
+        try:
+            with transaction.atomic():
+                Participant.objects.filter(pk=participant.pk).update(resume_code_hash=resume_code_hash(code))
+            participant.resume_code_hash = resume_code_hash(code)
+            return code
+        except IntegrityError:
+            continue
+    raise RuntimeError("Could not allocate a unique resume code.")
+
+
 def participant_decline(*, study: Study, prolific: Mapping[str, str] | None) -> Participant:
     """Record that someone declined consent: the fact only, no answers and no Prolific pseudonyms."""
     return Participant.objects.create(
@@ -123,9 +182,7 @@ def participant_consent(*, study: Study, prolific: Mapping[str, str] | None) -> 
             "prolific_session_pseudonym": prolific["session"],
         }
         if Participant.objects.filter(study=study, prolific_pid_pseudonym=prolific["pid"]).exists():
-            raise AlreadyTakingPart(
-                "You have already started this study. To carry on, enter the resume code you were given."
-            )
+            raise AlreadyTakingPart(ALREADY_TAKING_PART)
     for _ in range(5):
         code = resume_code_new()
         try:
@@ -145,9 +202,7 @@ def participant_consent(*, study: Study, prolific: Mapping[str, str] | None) -> 
                 prolific
                 and Participant.objects.filter(study=study, prolific_pid_pseudonym=prolific["pid"]).exists()
             ):
-                raise AlreadyTakingPart(
-                    "You have already started this study. To carry on, enter the resume code you were given."
-                ) from error
+                raise AlreadyTakingPart(ALREADY_TAKING_PART) from error
     raise RuntimeError("Could not allocate a unique resume code.")
 
 

@@ -20,6 +20,7 @@ STUDY_FIELDS = (
     "quota",
     "completion_code",
     "screenout_code",
+    "recruits_on_prolific",
     "prolific_completion_url",
     "support_text",
 )

@@ -21,6 +21,7 @@ from survey_app.models import (
 )
 from survey_app.pseudonyms import keyed_pseudonym, resume_code_display
 from survey_app.selectors import (
+    answers_review,
     eligibility_page,
     page_items,
     participant_answers,
@@ -30,6 +31,7 @@ from survey_app.selectors import (
 )
 from survey_app.services.participants import (
     AlreadyTakingPart,
+    AlreadyWithdrawn,
     Incomplete,
     InvalidLink,
     StudyUnavailable,
@@ -39,6 +41,7 @@ from survey_app.services.participants import (
     participant_decline,
     participant_eligibility,
     participant_resume,
+    participant_return_prolific,
     participant_withdraw,
     prolific_pseudonyms,
     study_accepting_check,
@@ -66,6 +69,16 @@ def _store(request: HttpRequest, study: Study, **values) -> None:
 def _forget(request: HttpRequest, study: Study) -> None:
     _entries(request).pop(str(study.pk), None)
     request.session.modified = True
+
+
+def _bind(request: HttpRequest, study: Study, participant: Participant, resume_code: str) -> None:
+    """Bind a participant to this browser under a new session key. The session outlives the browser
+    window (for SESSION_COOKIE_AGE), so closing the browser mid-survey and opening the study link again
+    carries on where the participant left off; staff sessions keep ending with the browser."""
+    request.session.cycle_key()
+    if not request.user.is_authenticated:
+        request.session.set_expiry(settings.SESSION_COOKIE_AGE)
+    _store(request, study, participant=participant.pk, resume_code=resume_code, prolific=None)
 
 
 def next_step_url(*, study: Study, participant: Participant) -> str:
@@ -135,6 +148,9 @@ def render_participant(request: HttpRequest, template: str, context: dict, statu
     context.setdefault(
         "support_text", context["study"].support_text if context.get("study") else DEFAULT_SUPPORT_TEXT
     )
+    # The first line (the emergency numbers) is always in view; the rest opens on demand on small screens.
+    headline, _, more = context["support_text"].strip().partition("\n")
+    context.update(support_headline=headline, support_more=more.strip())
     response = render(request, template, context, status=status)
     for header, value in PARTICIPANT_HEADERS.items():
         response[header] = value
@@ -156,7 +172,7 @@ class EntryView(ParticipantView):
                     "survey_app/participant/unavailable.html", {"message": str(error)}, status=400
                 )
             if pseudonyms:
-                _store(request, self.study, prolific=pseudonyms)
+                return self._prolific_arrival(pseudonyms)
             return redirect("survey-entry", slug=slug)
         if self.participant is not None:
             return HttpResponseRedirect(next_step_url(study=self.study, participant=self.participant))
@@ -182,15 +198,30 @@ class EntryView(ParticipantView):
             return self.render(self.template, {"form": form, "already": str(error)})
         except StudyUnavailable:
             return self._unavailable()
-        request.session.cycle_key()
-        _store(
-            request,
-            self.study,
-            participant=enrolment.participant.pk,
-            resume_code=enrolment.resume_code,
-            prolific=None,
-        )
+        _bind(request, self.study, enrolment.participant, enrolment.resume_code)
         return redirect("survey-eligibility", slug=slug)
+
+    def _prolific_arrival(self, pseudonyms: dict[str, str]) -> HttpResponse:
+        """A Prolific participant who took part before carries on (or sees their code) without a resume
+        code; a newcomer reads the information sheet. Another participant's session in this browser is
+        dropped, so a shared computer never hands one person's survey to the next."""
+        if self.participant is not None and self.participant.prolific_pid_pseudonym == pseudonyms["pid"]:
+            return HttpResponseRedirect(next_step_url(study=self.study, participant=self.participant))
+        try:
+            enrolment = participant_return_prolific(study=self.study, prolific=pseudonyms)
+        except (AlreadyTakingPart, AlreadyWithdrawn) as error:
+            return self.render(
+                "survey_app/participant/unavailable.html",
+                {"message": str(error), "resume_offer": isinstance(error, AlreadyTakingPart)},
+                status=409,
+            )
+        if enrolment is not None:
+            _bind(self.request, self.study, enrolment.participant, enrolment.resume_code)
+            return HttpResponseRedirect(next_step_url(study=self.study, participant=enrolment.participant))
+        if self.participant is not None and self.participant.prolific_pid_pseudonym != pseudonyms["pid"]:
+            _forget(self.request, self.study)
+        _store(self.request, self.study, prolific=pseudonyms)
+        return redirect("survey-entry", slug=self.study.slug)
 
     def _unavailable(self) -> HttpResponse | None:
         try:
@@ -305,7 +336,8 @@ class PageView(SurveyPageMixin, ParticipantView):
 
 
 class ReviewView(SurveyPageMixin, ParticipantView):
-    """Last step: a summary with links back to each page, and the idempotent final submit."""
+    """Last step: every answer, page by page, with a link to change each page, and the idempotent final
+    submit."""
 
     allowed = (ParticipantStatus.IN_PROGRESS, ParticipantStatus.COMPLETED)
     template = "survey_app/participant/review.html"
@@ -316,7 +348,13 @@ class ReviewView(SurveyPageMixin, ParticipantView):
         pages = survey_pages(instrument=self.participant.instrument)
         if self.participant.pages_done < len(pages):
             return HttpResponseRedirect(next_step_url(study=self.study, participant=self.participant))
-        return self.render(self.template, {"pages": pages, "progress": self.progress(len(pages) + 1)})
+        return self.render(
+            self.template,
+            {
+                "review": answers_review(participant=self.participant),
+                "progress": self.progress(len(pages) + 1),
+            },
+        )
 
     def post(self, request, slug: str):
         if request.POST.get("nav") == "back" and self.participant.status == ParticipantStatus.IN_PROGRESS:
@@ -426,14 +464,7 @@ class ResumeView(CodeAttemptsView):
         if form.is_valid():
             participant = participant_resume(study=self.study, code=form.cleaned_data["code"])
             if participant is not None:
-                request.session.cycle_key()
-                _store(
-                    request,
-                    self.study,
-                    participant=participant.pk,
-                    resume_code=resume_code_display(form.cleaned_data["code"]),
-                    prolific=None,
-                )
+                _bind(request, self.study, participant, resume_code_display(form.cleaned_data["code"]))
                 return HttpResponseRedirect(next_step_url(study=self.study, participant=participant))
             self.wrong_code(form)
         return self.render(self.template, {"form": form})

@@ -24,6 +24,8 @@ def post_data(items: list[Item], answers: dict[str, Any], version: int) -> dict[
             continue
         if item.kind in (ItemKind.IMPORTANCE, ItemKind.RANKING):
             data.update({f"{item.key}-{key}": str(v) for key, v in value.items()})
+            if item.kind == ItemKind.RANKING:
+                data[f"{item.key}-confirm"] = "on"  # a synthetic order may happen to be the shown one
         elif item.kind == ItemKind.MULTI:
             data[item.key] = list(value)
         else:

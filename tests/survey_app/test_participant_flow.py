@@ -69,15 +69,6 @@ def test_prolific_parameters_are_stored_as_keyed_pseudonyms_and_never_echoed(stu
             assert raw not in page.content.decode()
 
 
-def test_a_second_entry_with_the_same_prolific_id_must_resume(study):
-    start(Client(), study, query=PROLIFIC_QUERY)
-    other = Client()
-    other.get(f"/s/{study.slug}/{PROLIFIC_QUERY}")
-    response = other.post(f"/s/{study.slug}/", {"decision": "agree", "agree": "on"})
-    assert response.status_code == 200 and "You have already started this study" in response.content.decode()
-    assert Participant.objects.filter(study=study).count() == 1
-
-
 def test_a_malformed_prolific_link_is_refused_without_echoing_it(study):
     response = Client().get(f"/s/{study.slug}/?PROLIFIC_PID=<script>alert(1)</script>")
     assert response.status_code == 400

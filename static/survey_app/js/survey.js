@@ -1,11 +1,15 @@
-// Participant pages: focus the error summary, guard the final submit, and turn the rank <select>s into a
-// reorderable list (drag and drop, Up/Down arrow keys, move buttons). Without JavaScript the selects work
-// on their own and the server checks that the ranks are a permutation.
+// Participant pages: focus the error summary, guard the final submit, open the support panel on wide
+// screens, and turn the rank <select>s into a reorderable list (drag and drop, Up/Down arrow keys, move
+// buttons) that asks before an untouched order is submitted. Without JavaScript the selects work on their
+// own and the server checks that the ranks are a permutation and that a shown order was confirmed.
 (function () {
   "use strict";
 
   const summary = document.querySelector("[data-error-summary]");
   if (summary) summary.focus();
+
+  const support = document.querySelector("[data-support-more]");
+  if (support && window.matchMedia("(min-width: 40rem)").matches) support.open = true;
 
   document.querySelectorAll("form").forEach(function (form) {
     const once = form.querySelector("[data-submit-once]");
@@ -19,10 +23,27 @@
 
   document.querySelectorAll("[data-ranking]").forEach(enhanceRanking);
 
+  // Continue with the qualities still in the shuffled order they were shown in reveals the "keep this
+  // order" box and moves focus to it instead of submitting (the server asks the same without JavaScript).
+  function guardUntouched(fieldset, container) {
+    const box = fieldset.querySelector("[data-rank-confirm]");
+    const confirm = box.querySelector("input[type=checkbox]");
+    const shown = Array.from(container.querySelectorAll("[data-rank-row] select"));
+    fieldset.closest("form").addEventListener("submit", function (event) {
+      if (confirm.checked || !event.submitter || event.submitter.value !== "next") return;
+      const untouched = shown.every(function (select, index) { return select.value === String(index + 1); });
+      if (!untouched) return;
+      event.preventDefault();
+      box.hidden = false;
+      confirm.focus();
+    });
+  }
+
   function enhanceRanking(fieldset) {
-    // A page shown again with ranking errors keeps the selects, so every message stays next to its field.
-    if (fieldset.querySelector(".has-error")) return;
+    // A page shown again with rank errors keeps the selects, so every message stays next to its field.
+    if (fieldset.querySelector(".rank-row.has-error")) return;
     const container = fieldset.querySelector("[data-rank-rows]");
+    guardUntouched(fieldset, container);
     const entries = Array.from(container.querySelectorAll("[data-rank-row]")).map(function (row) {
       return {
         label: row.dataset.label,
