@@ -13,7 +13,7 @@ from core.roles import Role
 from core.views import ResearcherRequiredMixin
 from people.errors import UNKNOWN, InvitationUnusable
 from people.forms import AcceptForm, InvitationForm, RoleForm
-from people.models import Invitation
+from people.models import ROLE_CHOICES, Invitation
 from people.selectors import invitation_for_token, invitations_list, people_list
 from people.services import (
     invitation_accept,
@@ -35,7 +35,7 @@ def people_page(request, *, status: int = 200, refusal: str = "", form: Invitati
             "people": people_list(),
             "invitations": invitations_list()[:100],
             "invitation_form": form or InvitationForm(),
-            "role_choices": RoleForm.base_fields["role"].choices,
+            "role_choices": ROLE_CHOICES,
             "refusal": refusal,
         },
         status=status,
