@@ -24,5 +24,6 @@ GPU_PID=$!
 trap 'kill $DEFAULT_PID $GPU_PID 2>/dev/null || true' EXIT INT TERM
 
 .venv/bin/python manage.py demo_setup --url "$URL" --models var/models
+echo "The superuser (demo-admin) is a researcher who may also use the Django admin at ${URL}/admin/."
 echo "Workers log to var/log/. Press Ctrl+C to stop."
 .venv/bin/python manage.py runserver "127.0.0.1:${PORT}" --noreload

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -104,3 +105,14 @@ def campaigns_list() -> QuerySet[RankingCampaign]:
         )
         .order_by("-created_at", "-id")
     )
+
+
+def rankings_submitted_by(*, user_ids: Collection[int]) -> dict[int, int]:
+    """How many ranking tasks each of these annotators has submitted (absent: none)."""
+    rows = (
+        RankingTask.objects.filter(annotator_id__in=user_ids, state=RankingTask.State.SUBMITTED)
+        .values("annotator_id")
+        .annotate(submitted=Count("pk"))
+        .order_by()
+    )
+    return {row["annotator_id"]: row["submitted"] for row in rows}

@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "annotation",
     "evaluation",
     "training_worker",
+    "people",
     "demo",
     "config",
 ]
@@ -231,6 +232,8 @@ SPECTACULAR_SETTINGS = {
         "FinalStatusEnum": ["succeeded", "failed", "cancelled"],
         "SplitScopeEnum": "annotation.models.SplitScope",
         "SplitEnum": "annotation.models.Split",
+        "RoleEnum": "people.models.ROLE_CHOICES",
+        "InvitationStateEnum": "people.models.InvitationState",
     },
 }
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections import Counter, defaultdict
-from collections.abc import Hashable
+from collections.abc import Collection, Hashable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -59,6 +59,17 @@ def study_progress(*, study: ClinicianStudy) -> list[dict[str, Any]]:
         .order_by("clinician__username")
     )
     return [{"clinician": row.pop("clinician__username"), **row} for row in rows]
+
+
+def comparisons_rated_by(*, user_ids: Collection[int]) -> dict[int, int]:
+    """How many study comparisons each of these clinicians has submitted (absent: none)."""
+    rows = (
+        StudyAssignment.objects.filter(clinician_id__in=user_ids, submitted_at__isnull=False)
+        .values("clinician_id")
+        .annotate(rated=Count("pk"))
+        .order_by()
+    )
+    return {row["clinician_id"]: row["rated"] for row in rows}
 
 
 def clinician_queue(*, user) -> list[dict[str, Any]]:

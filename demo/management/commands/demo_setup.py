@@ -11,13 +11,21 @@ from django.core.management.base import BaseCommand
 from core.roles import Role
 from core.services import audit_record
 
-DEMO_USERS = {"researcher": Role.RESEARCHER, "clinician": Role.CLINICIAN, "annotator": Role.ANNOTATOR}
+DEMO_USERS = {
+    "researcher": Role.RESEARCHER,
+    "clinician": Role.CLINICIAN,
+    "annotator": Role.ANNOTATOR,
+    "admin": Role.RESEARCHER,
+}
+# Researchers who may also use the Django admin (/admin/).
+DEMO_SUPERUSERS = {"admin"}
 
 
 class Command(BaseCommand):
     help = (
-        "Create (or reset) the demo logins and print their passwords; load the demo survey, preference data "
-        "and evaluation; queue two small demo training runs on the tiny offline models."
+        "Create (or reset) the demo logins (a researcher superuser among them) and print their passwords; "
+        "load the demo survey, preference data and evaluation; queue two small demo training runs on the "
+        "tiny offline models."
     )
 
     def add_arguments(self, parser) -> None:
@@ -45,9 +53,12 @@ class Command(BaseCommand):
             password = secrets.token_urlsafe(12)
             user, _ = user_model.objects.get_or_create(username=f"demo-{username}")
             user.set_password(password)
+            user.is_superuser = user.is_staff = username in DEMO_SUPERUSERS
+            user.is_active = True
             user.save()
             user.groups.add(Group.objects.get_or_create(name=role.value)[0])
-            lines.append(f"  {role.value:<11} demo-{username:<11} {password}")
+            label = "superuser" if username in DEMO_SUPERUSERS else role.value
+            lines.append(f"  {label:<11} demo-{username:<11} {password}")
         return lines
 
     def register_demo_models(self, models: Path) -> None:
