@@ -23,7 +23,7 @@ def line_chart_svg(
         return f'<p class="empty">{escape(title)}: no data yet.</p>'
     left, right, top, bottom = 56, 16, 28, 40
     plot_bottom = height - bottom
-    height += LEGEND_LINE * len(series)
+    height += LEGEND_LINE * len(series) + 8
     xs, ys = [x for x, _ in points], [y for _, y in points]
     x_min, x_max = min(xs), max(xs) if max(xs) > min(xs) else min(xs) + 1
     y_min, y_max = min(ys), max(ys) if max(ys) > min(ys) else min(ys) + 1
@@ -62,7 +62,7 @@ def line_chart_svg(
         if len(item.points) == 1:  # a line needs two points; one is drawn as a dot
             ((x, y),) = item.points
             parts.append(f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="3" fill="{colour}"/>')
-        legend_y = plot_bottom + 40 + LEGEND_LINE * (index + 1)
+        legend_y = plot_bottom + 34 + LEGEND_LINE * (index + 1)
         parts.append(
             f'<rect x="{left}" y="{legend_y - 9}" width="12" height="3" fill="{colour}"/>'
             f'<text x="{left + 18}" y="{legend_y}" font-size="12" fill="{colour}">{escape(item.label)}</text>'

@@ -54,6 +54,8 @@ def metric_charts(runs: list[TrainingRun], series: dict[int, MetricSeries]) -> l
                     ],
                     x_label="step",
                     y_label=key,
+                    width=420,
+                    height=240,
                 )
                 for key, _ in rows
             ],
