@@ -5,9 +5,11 @@ charts every logged metric and redraws them while the run trains."""
 from urllib.parse import urlparse
 
 import pytest
+from django.core.management import call_command
 from django.test import Client
 from playwright.sync_api import expect
 
+from annotation.models import DatasetSnapshot
 from core.models import Status
 from tests.factories import TrainingRunFactory
 from training_worker.models import RunEvent, TrainingRun
@@ -150,3 +152,20 @@ def test_run_page_charts_every_metric_and_redraws_them_while_training(page, live
     card = page.locator("section.card", has_text="Latest metrics").bounding_box()
     table = page.locator("section.card", has_text="Latest metrics").locator("table").first.bounding_box()
     assert table["x"] + table["width"] <= card["x"] + card["width"] + 1  # tables stay inside their card
+
+
+def test_the_criterion_list_offers_only_the_chosen_snapshots_criteria(page, live_server, researcher):
+    call_command("annotation_demo")
+    snapshot = DatasetSnapshot.objects.get()
+    criteria = snapshot.manifest["criteria_set"]["criteria"]
+    sign_in(page, live_server, researcher)
+    page.goto(f"{live_server.url}/runs/launch/")
+    page.get_by_label("Method:", exact=True).select_option("reward")
+    offered = "el => [...el.options].filter(o => o.value && !o.disabled).map(o => o.value)"
+    everything = page.get_by_label("Criterion").evaluate("el => [...el.options].map(o => o.value)")
+    assert "quantity" in everything  # the Gricean set's keys are choices...
+    page.get_by_label("Snapshot").select_option(str(snapshot.pk))
+    assert sorted(page.get_by_label("Criterion").evaluate(offered)) == sorted(criteria)  # ...not offered here
+    page.get_by_label("Criterion").select_option(criteria[0])
+    page.get_by_label("Snapshot").select_option("")
+    assert "quantity" in page.get_by_label("Criterion").evaluate(offered)
