@@ -137,3 +137,21 @@ def archive_listing(*, artifact: RunArtifact, extension: str) -> Listing | None:
     listing = Listing(members=members, complete=complete)
     cache.set(key, listing, LISTING_CACHE_S)
     return listing
+
+
+@dataclass(frozen=True)
+class ArtifactFile:
+    """An artifact as its run page lists it: the name it downloads under and, for an archive, its files."""
+
+    artifact: RunArtifact
+    filename: str
+    listing: Listing | None
+
+
+def artifact_file(*, artifact: RunArtifact) -> ArtifactFile:
+    extension = artifact_extension(artifact=artifact)
+    return ArtifactFile(
+        artifact=artifact,
+        filename=artifact_download_name(artifact=artifact, extension=extension),
+        listing=archive_listing(artifact=artifact, extension=extension),
+    )

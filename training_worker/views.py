@@ -2,7 +2,6 @@
 cancel, downloads) and the model registry."""
 
 import json
-from dataclasses import dataclass
 
 from django.contrib import messages
 from django.http import FileResponse, Http404
@@ -13,18 +12,13 @@ from core.forms import form_add_application_error
 from core.models import Status
 from core.services import audit_record
 from core.views import ResearcherRequiredMixin
-from training_worker.artifact_files import (
-    Listing,
-    archive_listing,
-    artifact_download_name,
-    artifact_extension,
-)
+from training_worker.artifact_files import artifact_download_name, artifact_extension, artifact_file
 from training_worker.base_models import BaseModelError, base_model_register
 from training_worker.display import Row, key_value_rows, shown
 from training_worker.forms import BaseModelForm, RunLaunchForm
 from training_worker.launch import METHOD_FIELDS, LaunchError, training_run_launch
 from training_worker.model_picker import policy_runs
-from training_worker.models import RunArtifact, TrainingMethod, TrainingRun
+from training_worker.models import TrainingMethod, TrainingRun
 from training_worker.run_charts import SPLIT_LABELS, loss_chart, metric_charts, run_series
 from training_worker.selectors import base_models_list, metrics_by_split, runs_list
 from training_worker.services import training_run_cancel
@@ -41,22 +35,6 @@ def _metric_tables(metrics: dict, *, unprefixed: str) -> list[tuple[str, list[Ro
 def _charts_context(run: TrainingRun) -> dict:
     series = run_series([run])
     return {"loss_chart": loss_chart(series[run.pk]), "chart_groups": metric_charts([run], series)}
-
-
-@dataclass(frozen=True)
-class ArtifactFile:
-    artifact: RunArtifact
-    filename: str
-    listing: Listing | None
-
-
-def _artifact_file(artifact: RunArtifact) -> ArtifactFile:
-    extension = artifact_extension(artifact=artifact)
-    return ArtifactFile(
-        artifact=artifact,
-        filename=artifact_download_name(artifact=artifact, extension=extension),
-        listing=archive_listing(artifact=artifact, extension=extension),
-    )
 
 
 MAX_COMPARED = 8
@@ -127,7 +105,7 @@ class RunDetailView(ResearcherRequiredMixin, DetailView):
                 {key: value for key, value in run.result.items() if key not in RESULT_SHOWN_ELSEWHERE}
             ),
             config_rows=key_value_rows(run.config),
-            artifact_files=[_artifact_file(artifact) for artifact in run.artifacts.all()],
+            artifact_files=[artifact_file(artifact=artifact) for artifact in run.artifacts.all()],
             is_policy=policy_runs().filter(pk=run.pk).exists(),
         )
         return context
