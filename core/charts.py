@@ -21,7 +21,7 @@ def line_chart_svg(
     points = [point for item in series for point in item.points]
     if not points:
         return f'<p class="empty">{escape(title)}: no data yet.</p>'
-    left, right, top, bottom = 56, 16, 28, 40
+    left, right, top, bottom = 64, 16, 28, 40
     plot_bottom = height - bottom
     height += LEGEND_LINE * len(series) + 8
     xs, ys = [x for x, _ in points], [y for _, y in points]

@@ -4,6 +4,7 @@ under names with their real extension, and a tar artifact's files listed without
 
 import io
 import json
+import random
 import re
 import struct
 import tarfile
@@ -171,10 +172,10 @@ def test_a_large_archive_lists_only_its_first_members(researcher_client, dpo_run
 
 
 def test_a_corrupt_archive_is_listed_as_far_as_it_reads(researcher_client, dpo_run):
-    data = tar_gz({"a.txt": b"a" * 10_000})
+    data = tar_gz({"a.txt": random.Random(0).randbytes(20_000)})  # incompressible: half cuts its data
     store(dpo_run, "broken", data[: len(data) // 2])
-    response = researcher_client.get(f"/runs/{dpo_run.pk}/")
-    assert response.status_code == 200
+    page = researcher_client.get(f"/runs/{dpo_run.pk}/").content.decode()
+    assert "1+ entries in the archive" in page and "<code>a.txt</code>" in page
 
 
 @pytest.mark.parametrize(
