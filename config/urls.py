@@ -13,15 +13,16 @@ from people.urls import api_urlpatterns as people_api
 from survey_app.urls import api_urlpatterns as survey_api
 from training_worker.urls import api_urlpatterns as training_api
 
-# The documentation pages are third-party bundles with a <style> block (and for Redoc an inline script,
-# injected styles and a blob: worker); they show only the schema, so they alone get these CSP exceptions.
-# Swagger's split view serves its start-up script as a file instead of inline.
+# The documentation pages are third-party bundles served from this server (drf-spectacular-sidecar) with
+# nothing fetched from elsewhere; they show only the schema, so they alone get these CSP exceptions: Swagger's
+# <style> block, and Redoc's injected styles and blob: search worker. Both start from script files, so
+# scripts stay same-origin only.
 swagger_docs = csp_update({"style-src": [UNSAFE_INLINE]})(
     SpectacularSwaggerSplitView.as_view(url_name="api-schema")
 )
-redoc_docs = csp_update(
-    {"script-src": [UNSAFE_INLINE], "style-src": [UNSAFE_INLINE], "worker-src": ["blob:"]}
-)(SpectacularRedocView.as_view(url_name="api-schema"))
+redoc_docs = csp_update({"style-src": [UNSAFE_INLINE], "worker-src": ["blob:"]})(
+    SpectacularRedocView.as_view(url_name="api-schema", template_name="api_docs/redoc.html")
+)
 
 api_patterns = [
     *core_api,
@@ -48,3 +49,8 @@ urlpatterns = [
     path("", include("evaluation.urls")),
     path("", include("people.urls")),
 ]
+
+handler400 = "config.error_views.bad_request"
+handler403 = "config.error_views.permission_denied"
+handler404 = "config.error_views.page_not_found"
+handler500 = "config.error_views.server_error"

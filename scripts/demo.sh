@@ -8,6 +8,8 @@ URL="http://127.0.0.1:${PORT}"
 
 scripts/install.sh
 export DJANGO_SETTINGS_MODULE=config.settings.dev PUBLIC_BASE_URL="$URL"
+# The demo shows what visitors see (styled error pages); set DEBUG=true for Django's debug pages.
+export DEBUG="${DEBUG:-false}"
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1
 unset DATABASE_URL REDIS_URL CELERY_BROKER_URL
 mkdir -p var/log

@@ -146,10 +146,29 @@ class RunLaunchForm(forms.Form):
         self.fields["snapshot"].queryset = DatasetSnapshot.objects.order_by("-created_at")
         self.fields["model"].refresh()
         self.fields["weight_set"].queryset = ObjectiveWeightSet.objects.order_by("-created_at")
-        keys = Criterion.objects.order_by("key").values_list("key", flat=True).distinct()
-        self.fields["criterion"].choices = [("", "—"), *((key, key) for key in keys)]
+        self._criterion_choices()
         for name in HYPER_PARAMETERS:
             self.fields[name].help_text = _hyper_parameter_help(name)
+
+    def _criterion_choices(self) -> None:
+        """The current criteria sets' keys and those of every snapshot; run-launch.js narrows the list to the
+        chosen snapshot's criteria (or, with none chosen, the current sets') from the data attributes."""
+        by_snapshot = {
+            str(pk): criteria or []
+            for pk, criteria in DatasetSnapshot.objects.values_list("pk", "manifest__criteria_set__criteria")
+        }
+        current = sorted(
+            set(Criterion.objects.filter(criteria_set__is_current=True).values_list("key", flat=True))
+        )
+        keys = sorted(set(current).union(*by_snapshot.values()))
+        field = self.fields["criterion"]
+        field.choices = [("", "—"), *((key, key) for key in keys)]
+        field.widget.attrs.update(
+            {
+                "data-criteria-by-snapshot": json.dumps(by_snapshot),
+                "data-current-criteria": json.dumps(current),
+            }
+        )
 
     def fieldsets(self) -> list[tuple[str, list]]:
         return [(legend, [self[name] for name in names]) for legend, names in FIELDSETS]

@@ -49,12 +49,16 @@ def metrics_by_split(metrics: dict[str, Any], *, unprefixed: str) -> list[tuple[
     return sorted(groups.items(), key=lambda item: (order.index(item[0]) if item[0] in order else 2, item[0]))
 
 
-def run_loss_series(*, run: TrainingRun, split: str = "train") -> list[tuple[int, float]]:
-    """(step, loss on `split`) for every progress event that reported it, in step order."""
-    keys = LOSS_KEYS[split]
-    series = []
-    for step, metrics in run.events.order_by("step").values_list("step", "metrics"):
-        loss = next((metrics[key] for key in keys if isinstance(metrics.get(key), int | float)), None)
-        if loss is not None:
-            series.append((step, float(loss)))
+def run_metric_series(*, run: TrainingRun) -> dict[str, list[tuple[int, float]]]:
+    """{metric key: [(step, value), ...]}: every number the run's progress events reported, by step."""
+    series: dict[str, list[tuple[int, float]]] = {}
+    for step, metrics in run.events.order_by("step", "id").values_list("step", "metrics"):
+        for key, value in metrics.items():
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                series.setdefault(key, []).append((step, float(value)))
     return series
+
+
+def loss_points(series: dict[str, list[tuple[int, float]]], *, split: str) -> list[tuple[int, float]]:
+    """The loss on `split` from a run's metric series: the first of that split's loss keys it reported."""
+    return next((series[key] for key in LOSS_KEYS[split] if key in series), [])

@@ -8,6 +8,7 @@ urlpatterns = [
     path("runs/launch/", views.RunLaunchView.as_view(), name="run-launch"),
     path("runs/compare/", views.RunCompareView.as_view(), name="run-compare"),
     path("runs/<dbid:pk>/", views.RunDetailView.as_view(), name="run-detail"),
+    path("runs/<dbid:pk>/charts/", views.RunChartsView.as_view(), name="run-charts"),
     path("runs/<dbid:pk>/cancel/", views.RunCancelView.as_view(), name="run-cancel"),
     path(
         "runs/<dbid:run_pk>/generate/",

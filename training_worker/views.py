@@ -1,5 +1,5 @@
-"""Researcher pages for training runs (list, detail with a live loss curve, comparison, cancel, downloads)
-and the model registry."""
+"""Researcher pages for training runs (list, detail with live charts of every logged metric, comparison,
+cancel, downloads) and the model registry."""
 
 import json
 
@@ -8,45 +8,38 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.views.generic import DetailView, FormView, ListView, TemplateView, View
 
-from core.charts import Series, line_chart_svg
 from core.forms import form_add_application_error
 from core.models import Status
 from core.services import audit_record
 from core.views import ResearcherRequiredMixin
+from training_worker.artifact_files import artifact_download_name, artifact_extension, artifact_file
 from training_worker.base_models import BaseModelError, base_model_register
+from training_worker.display import Row, key_value_rows, shown
 from training_worker.forms import BaseModelForm, RunLaunchForm
 from training_worker.launch import METHOD_FIELDS, LaunchError, training_run_launch
 from training_worker.model_picker import policy_runs
 from training_worker.models import TrainingMethod, TrainingRun
-from training_worker.selectors import base_models_list, metrics_by_split, run_loss_series, runs_list
+from training_worker.run_charts import SPLIT_LABELS, loss_chart, metric_charts, run_series
+from training_worker.selectors import base_models_list, metrics_by_split, runs_list
 from training_worker.services import training_run_cancel
 
-SPLIT_LABELS = {"train": "train split", "test": "test split"}
 
-
-def _labelled(groups: list[tuple[str, list]]) -> list[tuple[str, list]]:
-    return [(SPLIT_LABELS.get(split, split), rows) for split, rows in groups]
-
-
-def loss_chart(runs: list[TrainingRun], *, label_runs: bool) -> str:
-    """Loss by step on the train split and, where the run evaluated during training, the test split."""
-    series = [
-        Series(
-            f"#{run.pk} {run.name} ({SPLIT_LABELS[split]})" if label_runs else SPLIT_LABELS[split],
-            run_loss_series(run=run, split=split),
-        )
-        for run in runs
-        for split in ("train", "test")
+def _metric_tables(metrics: dict, *, unprefixed: str) -> list[tuple[str, list[Row]]]:
+    """Metric tables by split, values formatted (nested values as nested rows)."""
+    return [
+        (SPLIT_LABELS.get(split, split), [Row(key, shown(value)) for key, value in rows])
+        for split, rows in metrics_by_split(metrics, unprefixed=unprefixed)
     ]
-    return line_chart_svg(
-        title="Loss: train split vs test split",
-        series=[item for item in series if item.points] or series[:1],
-        x_label="step",
-        y_label="loss",
-    )
+
+
+def _charts_context(run: TrainingRun) -> dict:
+    series = run_series([run])
+    return {"loss_chart": loss_chart(series[run.pk]), "chart_groups": metric_charts([run], series)}
 
 
 MAX_COMPARED = 8
+# The run page shows the result's metrics in their own tables and its artifacts (worker paths) as downloads.
+RESULT_SHOWN_ELSEWHERE = ("metrics", "artifacts")
 
 
 class RunListView(ResearcherRequiredMixin, ListView):
@@ -101,13 +94,32 @@ class RunDetailView(ResearcherRequiredMixin, DetailView):
         context = super().get_context_data(**kwargs)
         run = self.object
         context.update(
-            loss_chart=loss_chart([run], label_runs=False),
+            **_charts_context(run),
             progress_percent=round(100 * run.step / run.total_steps) if run.total_steps else 0,
-            latest_metrics=_labelled(metrics_by_split(run.last_metrics, unprefixed="train")),
-            final_metrics=_labelled(metrics_by_split(run.result.get("metrics", {}), unprefixed="whole run")),
+            latest_metrics=[
+                (f"{split} (step {run.step})", rows)
+                for split, rows in _metric_tables(run.last_metrics, unprefixed="train")
+            ],
+            final_metrics=_metric_tables(run.result.get("metrics", {}), unprefixed="whole run"),
+            result_details=key_value_rows(
+                {key: value for key, value in run.result.items() if key not in RESULT_SHOWN_ELSEWHERE}
+            ),
+            config_rows=key_value_rows(run.config),
+            artifact_files=[artifact_file(artifact=artifact) for artifact in run.artifacts.all()],
             is_policy=policy_runs().filter(pk=run.pk).exists(),
         )
         return context
+
+
+class RunChartsView(ResearcherRequiredMixin, DetailView):
+    """The run page's charts alone, which the page fetches to redraw them while the run trains."""
+
+    template_name = "training_worker/_run_charts.html"
+    model = TrainingRun
+    context_object_name = "run"
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), **_charts_context(self.object)}
 
 
 class RunCancelView(ResearcherRequiredMixin, View):
@@ -131,7 +143,7 @@ class RunArtifactDownloadView(ResearcherRequiredMixin, View):
             request=request,
             detail={"artifact": artifact.name},
         )
-        filename = f"run-{run.pk}-{artifact.name}"
+        filename = artifact_download_name(artifact=artifact, extension=artifact_extension(artifact=artifact))
         return FileResponse(artifact.file.open("rb"), as_attachment=True, filename=filename)
 
 
@@ -152,13 +164,13 @@ class RunCompareView(ResearcherRequiredMixin, TemplateView):
         splits = metrics_by_split(dict.fromkeys(metric_keys), unprefixed="whole run")
         context.update(
             runs=runs,
-            config_rows=[(key, [run.config.get(key) for run in runs]) for key in config_keys],
+            config_rows=[(key, [shown(run.config.get(key)) for run in runs]) for key in config_keys],
             metric_rows=[
-                (split, key, [run.result.get("metrics", {}).get(key) for run in runs])
+                (split, key, [shown(run.result.get("metrics", {}).get(key)) for run in runs])
                 for split, keys in splits
                 for key, _ in keys
             ],
-            loss_chart=loss_chart(runs, label_runs=True) if runs else "",
+            chart_groups=metric_charts(runs, run_series(runs)) if runs else [],
             all_runs=TrainingRun.objects.all()[:200],
         )
         return context

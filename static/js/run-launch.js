@@ -20,4 +20,19 @@
   }
   form.elements.method.addEventListener("change", update);
   update();
+
+  // The criterion list offers only the chosen snapshot's criteria (with none chosen, the current sets').
+  const criterion = form.elements.criterion;
+  const bySnapshot = JSON.parse(criterion.dataset.criteriaBySnapshot);
+  const current = JSON.parse(criterion.dataset.currentCriteria);
+  function narrow() {
+    const snapshot = form.elements.snapshot.value;
+    const offered = new Set(snapshot ? bySnapshot[snapshot] || [] : current);
+    for (const option of criterion.options) {
+      option.hidden = option.disabled = option.value !== "" && !offered.has(option.value);
+    }
+    if (criterion.selectedOptions[0] && criterion.selectedOptions[0].disabled) criterion.value = "";
+  }
+  form.elements.snapshot.addEventListener("change", narrow);
+  narrow();
 })();
