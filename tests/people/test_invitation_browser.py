@@ -1,10 +1,14 @@
-"""A researcher invites a clinician from the People page; the clinician signs up through the link."""
+"""A researcher invites a clinician from the People page; the clinician signs up through the link and, once a
+study assigns them comparisons, finds them queued on their home page."""
+
+import re
 
 import pytest
 from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
 from core.roles import Role, user_roles
+from tests.evaluation.helpers import make_clinicians, make_study
 from tests.factories import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("seeded_db")]
@@ -43,6 +47,20 @@ def test_an_invited_clinician_signs_up_and_lands_on_their_home_page(page, browse
 
         clinician_page.goto(link)
         expect(clinician_page.get_by_role("alert")).to_contain_text("already been used")
+
+        # Once a study assigns them comparisons, their home page is their queue.
+        new_clinician = get_user_model().objects.get(username="dr-browser")
+        make_study(
+            researcher=researcher,
+            clinicians=[new_clinician, *make_clinicians(1)],
+            n_scenarios=3,
+            n_questions=3,
+        )
+        clinician_page.goto(f"{live_server.url}/")
+        queue = clinician_page.locator("dl").filter(has_text="To do")
+        expect(queue).to_contain_text("To do3")
+        clinician_page.get_by_role("link", name="Continue").click()
+        expect(clinician_page).to_have_url(re.compile(r"/clinician/items/[^/]+/$"))
     finally:
         invitee.close()
     assert user_roles(get_user_model().objects.get(username="dr-browser")) == {Role.CLINICIAN}
