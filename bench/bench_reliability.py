@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -74,6 +75,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke test of every scenario")
     parser.add_argument("--write", type=Path, help="also write the figures into this Markdown page")
+    parser.add_argument("--logs", type=Path, help="copy the Redis, gunicorn and worker logs into this folder")
     return parser.parse_args(argv)
 
 
@@ -252,7 +254,13 @@ def main(argv: list[str] | None = None) -> int:
     database_create(url, name)
     try:
         with tempfile.TemporaryDirectory() as folder:
-            rows = run(args, database_url, Path(folder))
+            try:
+                rows = run(args, database_url, Path(folder))
+            finally:
+                if args.logs:
+                    args.logs.mkdir(parents=True, exist_ok=True)
+                    for log in Path(folder).rglob("*.log"):
+                        shutil.copy(log, args.logs / log.name)
         from django.db import connection
 
         postgres = connection.cursor().connection.info.server_version

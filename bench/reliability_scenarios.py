@@ -42,6 +42,17 @@ class Context:
     workers: ExitStack
     worker: CeleryWorker
 
+    def worker_running(self) -> str:
+        """'yes', or 'no' and the worker's last critical log line (why it stopped)."""
+        if self.worker.process.poll() is None:
+            return "yes"
+        critical = [line for line in self.worker.log().splitlines() if " CRITICAL " in line]
+        return f"no: {critical[-1].split(' CRITICAL ', 1)[1]}" if critical else "no"
+
+    def worker_start(self, name: str) -> None:
+        self.worker = CeleryWorker(env=self.env, folder=self.folder, name=name)
+        self.workers.callback(self.worker.stop)
+
 
 class Timed:
     """Latencies and 5xx count of requests sent from many threads."""
@@ -50,31 +61,42 @@ class Timed:
         self.latencies: list[float] = []
         self.server_errors = 0
         self.unexpected: dict[int, int] = {}
+        self.failures: dict[str, int] = {}
         self.lock = threading.Lock()
 
     def send(self, call, *, expect: tuple[int, ...] = (200, 302)) -> httpx.Response | None:
         started = time.perf_counter()
         try:
             response = call()
-        except httpx.HTTPError:
-            response = None
+        except httpx.HTTPError as error:
+            with self.lock:
+                self.failures[type(error).__name__] = self.failures.get(type(error).__name__, 0) + 1
+            return None
         elapsed = time.perf_counter() - started
-        status = response.status_code if response is not None else 599
         with self.lock:
             self.latencies.append(elapsed)
-            self.server_errors += status >= 500
-            if status not in expect:
-                self.unexpected[status] = self.unexpected.get(status, 0) + 1
+            self.server_errors += response.status_code >= 500
+            if response.status_code not in expect:
+                self.unexpected[response.status_code] = self.unexpected.get(response.status_code, 0) + 1
         return response
 
     def rows(self, scenario: str) -> list[Row]:
         return [
-            (scenario, "requests", str(len(self.latencies))),
+            (scenario, "requests answered", str(len(self.latencies))),
             (scenario, "5xx responses", str(self.server_errors)),
-            (scenario, "other unexpected statuses", str(sum(self.unexpected.values()))),
+            (scenario, "other unexpected statuses", _counts(self.unexpected)),
+            (scenario, "requests with no answer (client errors)", _counts(self.failures)),
             (scenario, "p50 latency (ms)", f"{percentile_ms(self.latencies, 0.5):.0f}"),
             (scenario, "p99 latency (ms)", f"{percentile_ms(self.latencies, 0.99):.0f}"),
         ]
+
+
+def _counts(counts: dict) -> str:
+    """'0', or the total and what it is made of: '3 (429: 2, 403: 1)'."""
+    if not counts:
+        return "0"
+    detail = ", ".join(f"{key}: {value}" for key, value in sorted(counts.items(), key=lambda item: -item[1]))
+    return f"{sum(counts.values())} ({detail})"
 
 
 def _job_outcome(ids: list[int]) -> dict[str, int]:
@@ -113,6 +135,7 @@ def broker_outage(ctx: Context, *, requests: int, drain_timeout_s: float) -> lis
     wait_until(lambda: _job_outcome(ids)["unfinished"] == 0, timeout_s=drain_timeout_s, interval_s=0.25)
     drained_s = time.monotonic() - restarted
     outcome = _job_outcome(ids)
+    running = ctx.worker_running()
     return [
         *timed.rows(name),
         (name, "jobs created during the outage", str(len(ids))),
@@ -121,7 +144,12 @@ def broker_outage(ctx: Context, *, requests: int, drain_timeout_s: float) -> lis
         (name, "jobs lost (unfinished after the broker came back)", str(outcome["unfinished"])),
         (name, "jobs executed more than once (attempts > 1)", str(outcome["repeated"])),
         (name, "jobs failed", str(outcome["failed"])),
-        (name, "seconds from broker restart to all jobs finished", f"{drained_s:.1f}"),
+        (
+            name,
+            "seconds from broker restart to all jobs finished",
+            f"{drained_s:.1f}" if not outcome["unfinished"] else f"not finished in {drain_timeout_s:.0f}",
+        ),
+        (name, "worker still running after the outage", running.replace("|", "/")),
     ]
 
 
@@ -156,6 +184,9 @@ def worker_kill(
     from criteria.models import CriteriaSet
 
     name = "worker kill -9"
+    replaced = ctx.worker.process.poll() is not None
+    if replaced:
+        ctx.worker_start("replacement-worker")
     response_set = ResponseSet.objects.order_by("pk").first()
     sizes = set(
         CandidateResponse.objects.filter(response_set=response_set)
@@ -181,8 +212,7 @@ def worker_kill(
         judged_by_orphans = judged.count() - judged_at_kill
         for pid in orphans:
             psutil.Process(pid).kill()
-        fresh = CeleryWorker(env=ctx.env, folder=ctx.folder, name="fresh-worker")
-        ctx.workers.callback(fresh.stop)
+        ctx.worker_start("fresh-worker")
         job_id = judge_job.job_id
         finished = wait_until(
             lambda: Job.objects.get(pk=job_id).is_terminal, timeout_s=recovery_timeout_s, interval_s=0.25
@@ -192,6 +222,7 @@ def worker_kill(
         stored_twice = judged.values("persona", "question").annotate(n=Count("id")).filter(n__gt=1).count()
         repeated_prompts = server.repeated()
     return [
+        (name, "a worker had to be started first (the last one had exited)", "yes" if replaced else "no"),
         (name, "judge items (slow endpoint answers)", f"{total} ({delay_s:.1f} s each)"),
         (name, "items judged when the worker was killed", str(judged_at_kill)),
         (name, "worker children alive 2 s after the main process died", f"{len(orphans)} of {len(children)}"),
