@@ -2,7 +2,9 @@
 
 Postgres (through the web app) is the source of truth for every job and run; messages carry ids
 only. Both queues use late acknowledgement so a worker killed mid-task has its message redelivered,
-and every task guards its status transition so a redelivery is a no-op or a resume.
+and every task guards its status transition so a redelivery is a no-op or a resume. Workers send
+heartbeats while they work; beat's reaper requeues work whose heartbeats stopped (a worker killed hard),
+so recovery never waits for the broker's visibility timeout.
 """
 
 from pathlib import Path
@@ -26,18 +28,34 @@ def filesystem_broker_dir() -> Path:
     return Path(env_str("CELERY_FILESYSTEM_BROKER_DIR") or data_dir / "broker")
 
 
-def celery_settings() -> dict:
+def default_queue_visibility_timeout_s() -> int:
+    """The web tier's: sized for its jobs (long judge jobs included: a message restored while its job still
+    runs finds the job claimed by a live worker and waits, see core.services.job_run)."""
+    return env_int("DEFAULT_QUEUE_VISIBILITY_TIMEOUT_S", 2 * 3600)
+
+
+def gpu_queue_visibility_timeout_s() -> int:
+    """The GPU tier's: longer than the longest training run."""
+    return env_int("GPU_QUEUE_VISIBILITY_TIMEOUT_S", 48 * 3600)
+
+
+def celery_settings(*, visibility_timeout_s: int) -> dict:
+    """Settings of one tier's app. Redis keeps one set of unacknowledged messages for every queue, and each
+    consumer restores those older than its own visibility timeout; a restored message of a run or job that is
+    still running is harmless (its claim is refused while the holder's heartbeats are fresh)."""
     url = broker_url()
-    # Longer than the longest training run, or Redis would hand an unacknowledged run to a second worker.
-    transport_options: dict = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT_S", 48 * 3600)}
+    transport_options: dict = {"visibility_timeout": visibility_timeout_s}
     if url.startswith("filesystem://"):
         folder = filesystem_broker_dir()
-        (folder / "queue").mkdir(parents=True, exist_ok=True)
-        (folder / "processed").mkdir(parents=True, exist_ok=True)
+        for name in ("queue", "processed", "control"):
+            (folder / name).mkdir(parents=True, exist_ok=True)
         transport_options.update(
             data_folder_in=str(folder / "queue"),
             data_folder_out=str(folder / "queue"),
             processed_folder=str(folder / "processed"),
+            control_folder=str(
+                folder / "control"
+            ),  # else broadcasts write to a folder in the working directory
             store_processed=False,
         )
     return {
@@ -61,6 +79,12 @@ def celery_settings() -> dict:
                 "schedule": env_int("JOB_REPUBLISH_INTERVAL_S", 60),
                 "kwargs": {"older_than_s": env_int("JOB_REPUBLISH_AFTER_S", 60)},
                 "options": {"queue": DEFAULT_QUEUE},
-            }
+            },
+            # Work whose worker stopped sending heartbeats (killed hard) goes back to the queue, or fails.
+            "reap-stranded-work": {
+                "task": "core.work_reap",
+                "schedule": env_int("WORK_REAP_INTERVAL_S", 60),
+                "options": {"queue": DEFAULT_QUEUE},
+            },
         },
     }

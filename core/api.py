@@ -24,7 +24,10 @@ def application_error_body(error: ApplicationError) -> dict[str, object]:
 def exception_handler(exc, context):
     """DRF's handler, plus service refusals with their status and oversized bodies as 400 (not 500)."""
     if isinstance(exc, ApplicationError):
-        return Response(application_error_body(exc), status=exc.status)
+        response = Response(application_error_body(exc), status=exc.status)
+        if exc.retry_after_s is not None:
+            response["Retry-After"] = str(exc.retry_after_s)
+        return response
     if isinstance(exc, RequestDataTooBig):
         return Response(
             {"detail": "Request body is too large.", "code": "body_too_large"},

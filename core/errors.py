@@ -28,6 +28,8 @@ class ApplicationError(Exception):
     """
 
     status: int = HTTPStatus.BAD_REQUEST
+    # When set, the refusal is temporary: the API answers with a Retry-After header of this many seconds.
+    retry_after_s: int | None = None
 
     def __init__(
         self, message: str = "", field_errors: Mapping[str, str | Iterable[str]] | None = None

@@ -48,11 +48,15 @@ class Status(models.TextChoices):
 
 TERMINAL_STATUSES = frozenset({Status.SUCCEEDED, Status.FAILED, Status.CANCELLED})
 
-# RUNNING -> RUNNING is a resume after a redelivered task (worker crash): allowed, counted as an attempt.
+# RUNNING -> RUNNING is a resume by a redelivered task once the worker that held the row stopped sending
+# heartbeats (core.services.status_transition guards it); RUNNING -> QUEUED is the reaper handing such a row
+# back to the queue. Each claim counts as an attempt.
 ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     Status.CREATED: frozenset({Status.QUEUED, Status.CANCELLED}),
     Status.QUEUED: frozenset({Status.RUNNING, Status.FAILED, Status.CANCELLED}),
-    Status.RUNNING: frozenset({Status.RUNNING, Status.SUCCEEDED, Status.FAILED, Status.CANCELLED}),
+    Status.RUNNING: frozenset(
+        {Status.RUNNING, Status.QUEUED, Status.SUCCEEDED, Status.FAILED, Status.CANCELLED}
+    ),
     Status.SUCCEEDED: frozenset(),
     Status.FAILED: frozenset(),
     Status.CANCELLED: frozenset(),
@@ -72,6 +76,11 @@ class StatusMachine(models.Model):
         null=True,
         blank=True,
         help_text="When its task message reached the queue; unset while the queue was down.",
+    )
+    heartbeat_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Last sign of life from the worker running it; a stale one lets the reaper requeue it.",
     )
 
     class Meta:

@@ -3,11 +3,13 @@
 The row (a Job, a TrainingRun) is the source of truth and is committed first; its message is sent after the
 commit. When the broker is unreachable the send is logged and skipped: the row stays QUEUED with
 `published_at` unset, and the periodic reconciler (core.services.jobs_republish) publishes it again once
-the broker is back. `published_at` is written only after a send succeeded.
+the broker is back. `published_at` is written only after a send succeeded. The same registry of
+work kinds serves the reaper (core.services.work_reap), which takes work back from silent workers.
 """
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.db import models, transaction
 from django.utils import timezone
@@ -27,19 +29,29 @@ BROKER_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
-Republisher = Callable[[int], list[int]]
-# Higher layers (training runs) register theirs here, so the one reconciler in core covers them too.
-REPUBLISHERS: dict[str, Republisher] = {}
+@dataclass(frozen=True)
+class WorkKind:
+    """A kind of queued work (jobs, training runs) the reconciler and the reaper look after.
+
+    `message(pk)` builds the send for one row's task message; `fence(pk)` runs when the reaper takes a row
+    away from a worker that stopped sending heartbeats (a training run revokes that worker's tokens), so a
+    worker that was only slow cannot go on writing; `gave_up(pk)` runs after the reaper failed the row.
+    """
+
+    name: str
+    model: type[models.Model]
+    message: Callable[[int], Callable[[], None]]
+    fence: Callable[[int], None] = lambda pk: None
+    gave_up: Callable[[int], None] = lambda pk: None
 
 
-def republisher(name: str) -> Callable[[Republisher], Republisher]:
-    """Register `func(older_than_s) -> ids sent`, called by core.services.jobs_republish on each pass."""
+# Core registers jobs; higher layers (training runs) register theirs, so one reconciler covers them all.
+WORK_KINDS: dict[str, WorkKind] = {}
 
-    def register(func: Republisher) -> Republisher:
-        REPUBLISHERS[name] = func
-        return func
 
-    return register
+def work_kind_register(kind: WorkKind) -> WorkKind:
+    WORK_KINDS[kind.name] = kind
+    return kind
 
 
 def publish_now(*, send: Callable[[], None], row: models.Model, what: str) -> bool:

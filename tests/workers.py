@@ -23,7 +23,13 @@ def test_database_url() -> str:
 
 @contextlib.contextmanager
 def celery_worker(
-    *, app: str, queue: str, broker_url: str, log_path: Path, extra_env: dict[str, str] | None = None
+    *,
+    app: str,
+    queue: str,
+    broker_url: str,
+    log_path: Path,
+    extra_env: dict[str, str] | None = None,
+    extra_args: list[str] | None = None,
 ) -> Iterator[subprocess.Popen]:
     """A worker process (prefork pool, one child) consuming `queue`; stopped (TERM, then KILL) on exit."""
     env = {
@@ -52,6 +58,7 @@ def celery_worker(
         "1",
         "--loglevel",
         "INFO",
+        *(extra_args or []),
     ]
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -70,6 +77,25 @@ def celery_worker(
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+@contextlib.contextmanager
+def web_broker(url: str):
+    """Point the web app's publisher at `url`; its cached connection pools are dropped on both sides."""
+    from config.celery import app
+
+    def reset() -> None:
+        app._pool = None
+        app.amqp._producer_pool = None
+
+    previous = app.conf.broker_url
+    reset()
+    app.conf.broker_url = url
+    try:
+        yield app
+    finally:
+        reset()
+        app.conf.broker_url = previous
 
 
 def wait_for(predicate, *, timeout_s: float, interval_s: float = 0.25) -> bool:

@@ -18,8 +18,8 @@ from django.utils import timezone
 from config.celery_config import GPU_TASK_PREFIX
 from core.errors import ApplicationError, ConflictError
 from core.models import TERMINAL_STATUSES, Status
-from core.publishing import publish_now, publish_on_commit, republisher
-from core.services import audit_record, published_clear, queued_unpublished_claim, status_transition
+from core.publishing import WorkKind, publish_on_commit, work_kind_register
+from core.services import audit_record, heartbeat_beat, status_transition, work_busy_for
 from training_worker.models import BaseModel, RunArtifact, RunEvent, RunToken, TrainingRun, hash_token
 from training_worker.signals import run_finished
 
@@ -98,20 +98,25 @@ def training_run_message(*, run_id: int) -> Callable[[], None]:
     return lambda: current_app.send_task(GPU_TRAIN_TASK, kwargs=kwargs)
 
 
-@republisher("training runs")
-def training_runs_republish(older_than_s: int) -> list[int]:
-    """Send again the runs a broker outage left QUEUED and unpublished (core.services.jobs_republish).
+def run_fence(run_id: int) -> None:
+    """The reaper took the run from a worker that went silent: that worker's tokens stop working at once, so
+    if it was only slow it cannot go on posting (the requeued message carries a fresh token)."""
+    RunToken.objects.filter(run_id=run_id, revoked_at__isnull=True).update(revoked_at=timezone.now())
 
-    Only never-sent runs: a second message for a run that is running would start a concurrent resume.
-    """
-    sent: list[int] = []
-    for run_id in queued_unpublished_claim(model=TrainingRun, older_than_s=older_than_s):
-        send = training_run_message(run_id=run_id)
-        if not publish_now(send=send, row=TrainingRun(pk=run_id), what=f"run {run_id}"):
-            published_clear(model=TrainingRun, pk=run_id)
-            return sent
-        sent.append(run_id)
-    return sent
+
+def run_reaped_failed(run_id: int) -> None:
+    run_finished_announce(run_id=run_id)
+
+
+work_kind_register(
+    WorkKind(
+        name="training run",
+        model=TrainingRun,
+        message=lambda run_id: training_run_message(run_id=run_id),
+        fence=run_fence,
+        gave_up=run_reaped_failed,
+    )
+)
 
 
 def training_run_cancel(*, run: TrainingRun, actor: AbstractBaseUser) -> bool:
@@ -153,11 +158,29 @@ def run_tokens_retire(*, run: TrainingRun) -> None:
     )
 
 
+class RunBusy(ConflictError):
+    """Another worker holds the run and its heartbeats are fresh: this delivery should ask again later."""
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s: int | None = retry_after_s
+
+
 def run_start(*, run: TrainingRun) -> TrainingRun:
-    """A worker claims the run: QUEUED -> RUNNING, or RUNNING -> RUNNING when a redelivered task resumes."""
+    """A worker claims the run: QUEUED -> RUNNING, or RUNNING -> RUNNING when a redelivered task resumes a run
+    whose previous worker stopped sending heartbeats."""
     if not status_transition(model=TrainingRun, pk=run.pk, to=Status.RUNNING):
+        busy_for = work_busy_for(model=TrainingRun, pk=run.pk)
+        if busy_for is not None:
+            raise RunBusy(f"Run {run.pk} is running on another worker; ask again later.", busy_for)
         raise RunConflict(f"Run {run.pk} is {TrainingRun.objects.get(pk=run.pk).status} and cannot start.")
     return TrainingRun.objects.get(pk=run.pk)
+
+
+def run_heartbeat(*, run: TrainingRun) -> None:
+    """The worker is alive. Refused once the run is not running (ended, or taken back by the reaper)."""
+    if not heartbeat_beat(model=TrainingRun, pk=run.pk):
+        raise RunConflict(f"Run {run.pk} has ended or was taken back; stop working on it.")
 
 
 def run_event_record(
@@ -174,6 +197,7 @@ def run_event_record(
     TrainingRun.objects.filter(pk=run.pk, step__lte=step).update(
         step=step, total_steps=total_steps, last_metrics=metrics
     )
+    heartbeat_beat(model=TrainingRun, pk=run.pk)
     return event, True
 
 

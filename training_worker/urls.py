@@ -44,6 +44,11 @@ api_urlpatterns = [
     path("worker/runs/<dbid:run_id>/spec/", worker_api.RunSpecApi.as_view(), name="worker-run-spec"),
     path("worker/runs/<dbid:run_id>/start/", worker_api.RunStartApi.as_view(), name="worker-run-start"),
     path(
+        "worker/runs/<dbid:run_id>/heartbeat/",
+        worker_api.RunHeartbeatApi.as_view(),
+        name="worker-run-heartbeat",
+    ),
+    path(
         "worker/runs/<dbid:run_id>/inputs/<dbid:input_id>/",
         worker_api.RunInputDownloadApi.as_view(),
         name="worker-run-input",

@@ -1,5 +1,6 @@
 """The worker API: everything a GPU worker reads and posts, scoped by its run token."""
 
+from django.conf import settings
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -15,6 +16,7 @@ from training_worker.services import (
     artifact_size_check,
     run_artifact_store,
     run_event_record,
+    run_heartbeat,
     run_result_record,
     run_start,
 )
@@ -103,18 +105,42 @@ class RunInputDownloadApi(WorkerApi):
         return FileResponse(item.file.open("rb"), as_attachment=True, filename=f"input-{item.pk}")
 
 
+class RunStartSerializer(serializers.Serializer):
+    run_id = serializers.IntegerField()
+    status = serializers.CharField()
+    step = serializers.IntegerField()
+    attempts = serializers.IntegerField()
+    heartbeat_interval_s = serializers.IntegerField(help_text="Post a heartbeat at least this often.")
+
+
 class RunStartApi(WorkerApi):
     @extend_schema(
         request=None,
-        responses={
-            200: RunSpecSerializer,
-            409: DETAIL,
-        },
-        summary="Claim the run (a redelivered task resumes it)",
+        responses={200: RunStartSerializer, 409: DETAIL},
+        summary="Claim the run (a redelivered task resumes it once the previous worker went silent)",
+        description="409 with a Retry-After header while another worker holds the run and is alive.",
     )
     def post(self, request, run_id: int):
         run = run_start(run=self.run())
-        return Response({"run_id": run.pk, "status": run.status, "step": run.step, "attempts": run.attempts})
+        body = {
+            "run_id": run.pk,
+            "status": run.status,
+            "step": run.step,
+            "attempts": run.attempts,
+            "heartbeat_interval_s": settings.WORK_HEARTBEAT_INTERVAL_S,
+        }
+        return Response(RunStartSerializer(body).data)
+
+
+class RunHeartbeatApi(WorkerApi):
+    @extend_schema(
+        request=None,
+        responses={200: DETAIL, 409: DETAIL},
+        summary="The worker is alive (without heartbeats the reaper requeues the run)",
+    )
+    def post(self, request, run_id: int):
+        run_heartbeat(run=self.run())
+        return Response({"detail": "ok"})
 
 
 class EventInSerializer(StrictSerializer):

@@ -169,6 +169,14 @@ PSEUDONYM_KEY = env_str("PSEUDONYM_KEY", SECRET_KEY)
 # Where GPU workers reach the web app's worker API (they hold no database credentials).
 PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
 RUN_TOKEN_TTL_S = env_int("RUN_TOKEN_TTL_S", 72 * 3600)
+# A worker running a job or a training run proves it is alive every WORK_HEARTBEAT_INTERVAL_S seconds. Work
+# silent for WORK_STALE_AFTER_S is taken back by the reaper (Celery beat, every WORK_REAP_INTERVAL_S):
+# requeued until it has been claimed WORK_MAX_ATTEMPTS times, then failed.
+WORK_HEARTBEAT_INTERVAL_S = env_int("WORK_HEARTBEAT_INTERVAL_S", 30)
+WORK_STALE_AFTER_S = env_int("WORK_STALE_AFTER_S", 300)
+WORK_MAX_ATTEMPTS = env_int("WORK_MAX_ATTEMPTS", 3)
+# Work still QUEUED this long after its message was sent is sent again (a broker may lose its queues).
+WORK_RESEND_AFTER_S = env_int("WORK_RESEND_AFTER_S", 6 * 3600)
 # Base models named by hub id (not a path) are accepted only where GPU workers can reach a model hub.
 ALLOW_HUB_MODELS = env_bool("ALLOW_HUB_MODELS", False)
 

@@ -14,3 +14,6 @@ WHITENOISE_AUTOREFRESH = True
 # refuses (core migration 0003); tests of that refusal switch this off for their own transaction.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":  # noqa: F405
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c core.allow_audit_truncate=on"  # noqa: F405
+# Workers in tests beat often and count as gone soon, so recovery tests wait seconds, not minutes.
+WORK_HEARTBEAT_INTERVAL_S = 1
+WORK_STALE_AFTER_S = 8

@@ -1,6 +1,5 @@
 """A broker outage never fails the request that created work; the reconciler sends it when Redis is back."""
 
-import contextlib
 from datetime import timedelta
 
 import pytest
@@ -10,30 +9,11 @@ from django.utils import timezone
 
 from core.models import Job, Status
 from core.services import audit_record, job_create, jobs_republish
-from tests.workers import celery_worker, wait_for
+from tests.workers import celery_worker, wait_for, web_broker
 from training_worker.models import RunToken, TrainingRun
 from training_worker.services import training_run_enqueue
 
 CLOSED_PORT_BROKER = "redis://127.0.0.1:9/0"
-
-
-@contextlib.contextmanager
-def web_broker(url: str):
-    """Point the web app's publisher at `url`; its cached connection pools are dropped on both sides."""
-    from config.celery import app
-
-    def reset() -> None:
-        app._pool = None
-        app.amqp._producer_pool = None
-
-    previous = app.conf.broker_url
-    reset()
-    app.conf.broker_url = url
-    try:
-        yield app
-    finally:
-        reset()
-        app.conf.broker_url = previous
 
 
 def age(model, pk: int, seconds: int = 600) -> None:

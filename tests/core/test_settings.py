@@ -7,7 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from config.celery_config import celery_settings
+from config.celery_config import (
+    celery_settings,
+    default_queue_visibility_timeout_s,
+    gpu_queue_visibility_timeout_s,
+)
 from config.env import ConfigurationError, env_bool, env_int, env_list
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,7 +62,7 @@ def test_typed_env_helpers(monkeypatch):
 def test_broker_selection(monkeypatch, tmp_path):
     monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
     monkeypatch.setenv("REDIS_URL", "redis://cache:6379/0")
-    redis_conf = celery_settings()
+    redis_conf = celery_settings(visibility_timeout_s=gpu_queue_visibility_timeout_s())
     assert redis_conf["broker_url"] == "redis://cache:6379/0"
     assert redis_conf["broker_transport_options"]["visibility_timeout"] >= 24 * 3600
     assert redis_conf["task_acks_late"] and redis_conf["task_reject_on_worker_lost"]
@@ -66,9 +70,24 @@ def test_broker_selection(monkeypatch, tmp_path):
     assert redis_conf["task_routes"] == {"training_worker.gpu.*": {"queue": "gpu"}}
     monkeypatch.delenv("REDIS_URL")
     monkeypatch.setenv("CELERY_FILESYSTEM_BROKER_DIR", str(tmp_path / "broker"))
-    embedded = celery_settings()
+    embedded = celery_settings(visibility_timeout_s=default_queue_visibility_timeout_s())
     assert embedded["broker_url"] == "filesystem://"
     assert (tmp_path / "broker" / "queue").is_dir()
+    assert embedded["broker_transport_options"]["control_folder"] == str(tmp_path / "broker" / "control")
+
+
+def test_each_tier_sizes_its_own_visibility_timeout(monkeypatch):
+    """The default queue's jobs are recovered by the reaper, so its redelivery window is hours, not days;
+    the GPU queue's outlasts the longest training run. Both can be set per deployment."""
+    from config.celery import app as web_app
+    from training_worker.gpu.app import app as gpu_app
+
+    assert web_app.conf.broker_transport_options["visibility_timeout"] == 2 * 3600
+    assert gpu_app.conf.broker_transport_options["visibility_timeout"] == 48 * 3600
+    monkeypatch.setenv("DEFAULT_QUEUE_VISIBILITY_TIMEOUT_S", "900")
+    monkeypatch.setenv("GPU_QUEUE_VISIBILITY_TIMEOUT_S", "7200")
+    assert default_queue_visibility_timeout_s() == 900
+    assert gpu_queue_visibility_timeout_s() == 7200
 
 
 def test_gpu_worker_runs_without_django_installed():

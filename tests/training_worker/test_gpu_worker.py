@@ -14,8 +14,9 @@ import redis
 from django.core.files.base import ContentFile
 
 from core.models import Status
+from core.services import work_reap
 from tests.workers import celery_worker, wait_for
-from training_worker.models import RunEvent, RunInput, TrainingRun
+from training_worker.models import RunEvent, RunInput, RunToken, TrainingRun
 from training_worker.services import training_run_create, training_run_enqueue
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
@@ -153,6 +154,43 @@ def test_killed_worker_child_is_redelivered_and_resumes_from_its_checkpoint(
     resumed_from = run.result["training"]["resumed_from"]
     assert resumed_from is not None, "the second attempt resumed from a checkpoint"
     assert int(resumed_from.rsplit("-", 1)[1]) >= 10
+
+
+@pytest.mark.usefixtures("seeded_db")
+def test_a_gpu_worker_killed_hard_loses_its_run_to_the_reaper_and_another_worker_resumes_it(
+    gpu_worker_env, redis_url, researcher, tiny_bert, snapshot_archive, tmp_path
+):
+    """kill -9 of the GPU worker's main process and its child (the machine is gone): the run stays RUNNING
+    and its heartbeats stop; the reaper requeues it with a fresh token and revokes the silent worker's, and a
+    new worker resumes it from the checkpoint the first one left in the shared work directory."""
+    first_log, second_log = tmp_path / "first.log", tmp_path / "second.log"
+    worker = {"app": "training_worker.gpu.app", "queue": "gpu", "broker_url": redis_url}
+    settings = {"researcher": researcher, "tiny_bert": tiny_bert, "archive": snapshot_archive}
+    with celery_worker(**worker, log_path=first_log, extra_env=gpu_worker_env) as first:
+        run = launch_reward_run(**settings, max_steps=80, checkpoint_every=5)
+        assert wait_for(lambda: TrainingRun.objects.get(pk=run.pk).step >= 12, timeout_s=180), (
+            first_log.read_text()
+        )
+        for process in [first, *psutil.Process(first.pid).children(recursive=True)]:
+            os.kill(process.pid, signal.SIGKILL)
+        first.wait(timeout=10)
+    first_token = RunToken.objects.get(run=run)
+    assert TrainingRun.objects.get(pk=run.pk).status == Status.RUNNING
+    assert wait_for(lambda: work_reap() != {}, timeout_s=60), "the silent run is reaped"
+    run.refresh_from_db()
+    assert run.status == Status.QUEUED
+    first_token.refresh_from_db()
+    assert first_token.revoked_at is not None, "the silent worker is cut off"
+    with celery_worker(**worker, log_path=second_log, extra_env=gpu_worker_env):
+        assert wait_for(lambda: TrainingRun.objects.get(pk=run.pk).is_terminal, timeout_s=240), (
+            second_log.read_text()
+        )
+    run.refresh_from_db()
+    assert run.status == Status.SUCCEEDED, run.error or second_log.read_text()[-3000:]
+    assert run.attempts == 2 and run.step == 80
+    steps = list(RunEvent.objects.filter(run=run).values_list("step", flat=True))
+    assert steps == sorted(set(steps)) and steps[-1] == 80, "each step is recorded once"
+    assert run.result["training"]["resumed_from"] is not None, "the new worker resumed from a checkpoint"
 
 
 @pytest.mark.usefixtures("seeded_db")

@@ -61,13 +61,32 @@ def test_missing_or_unknown_token_is_rejected(researcher_api):
     assert researcher_api.get(f"/api/worker/runs/{run.pk}/spec/").status_code in (401, 403)
 
 
-def test_start_moves_queued_to_running_and_redelivery_resumes():
+def test_start_moves_queued_to_running_and_redelivery_resumes_once_the_holder_is_silent(settings):
     run, token = queued_run_with_token()
     first = worker(token).post(f"/api/worker/runs/{run.pk}/start/")
     assert first.status_code == 200 and first.json()["attempts"] == 1
+    assert first.json()["heartbeat_interval_s"] == settings.WORK_HEARTBEAT_INTERVAL_S
+    busy = worker(token).post(f"/api/worker/runs/{run.pk}/start/")
+    assert busy.status_code == 409, "a second delivery while the first worker is alive must not run it too"
+    assert 1 <= int(busy["Retry-After"]) <= settings.WORK_STALE_AFTER_S + 1
+    silent_since = timezone.now() - timedelta(seconds=settings.WORK_STALE_AFTER_S + 1)
+    TrainingRun.objects.filter(pk=run.pk).update(heartbeat_at=silent_since)
     again = worker(token).post(f"/api/worker/runs/{run.pk}/start/")
     assert again.status_code == 200 and again.json()["attempts"] == 2
     assert TrainingRun.objects.get(pk=run.pk).status == Status.RUNNING
+
+
+def test_heartbeats_keep_a_run_alive_and_are_refused_once_it_ended():
+    run, token = queued_run_with_token()
+    client = worker(token)
+    client.post(f"/api/worker/runs/{run.pk}/start/")
+    TrainingRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now() - timedelta(minutes=5))
+    assert client.post(f"/api/worker/runs/{run.pk}/heartbeat/").status_code == 200
+    beat = TrainingRun.objects.get(pk=run.pk).heartbeat_at
+    assert timezone.now() - beat < timedelta(seconds=5)
+    TrainingRun.objects.filter(pk=run.pk).update(status=Status.CANCELLED)
+    refused = client.post(f"/api/worker/runs/{run.pk}/heartbeat/")
+    assert refused.status_code == 403 and "ended" in refused.json()["detail"]
 
 
 def test_repeated_event_is_stored_once_and_updates_progress():

@@ -2,8 +2,8 @@
 
 from celery import Celery
 
-from config.celery_config import celery_settings
+from config.celery_config import celery_settings, gpu_queue_visibility_timeout_s
 
 app = Celery("gpu")
-app.conf.update(celery_settings())
+app.conf.update(celery_settings(visibility_timeout_s=gpu_queue_visibility_timeout_s()))
 app.conf.update(include=["training_worker.gpu.tasks"])

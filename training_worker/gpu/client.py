@@ -12,6 +12,14 @@ class RunEnded(Exception):
     """The web app says this run has ended (cancelled, or finished elsewhere): stop working on it."""
 
 
+class RunBusy(Exception):
+    """Another worker holds the run and is alive; this delivery should ask again after `retry_after_s`."""
+
+    def __init__(self, retry_after_s: int) -> None:
+        self.retry_after_s = retry_after_s
+        super().__init__(f"Run held by another worker; retry in {retry_after_s} s.")
+
+
 class WorkerApiError(Exception):
     pass
 
@@ -36,8 +44,13 @@ class WorkerApiClient:
         self.close()
 
     def _check(self, response: httpx.Response) -> httpx.Response:
+        if response.status_code == 409 and "retry-after" in response.headers:
+            raise RunBusy(int(response.headers["retry-after"]))
         if response.status_code in (403, 409) and "ended" in response.text:
             raise RunEnded(response.json().get("detail", "Run ended."))
+        if response.status_code == 401 and "revoked" in response.text:
+            # The reaper took the run back from this worker (or it was cancelled): stop.
+            raise RunEnded(response.json().get("detail", "Run token revoked."))
         if response.status_code >= 400:
             # Never echo the request (it carries the token); the body is the server's own message.
             raise WorkerApiError(
@@ -47,6 +60,9 @@ class WorkerApiClient:
 
     def start(self) -> dict[str, Any]:
         return self._check(self._http.post("start/")).json()
+
+    def heartbeat(self) -> None:
+        self._check(self._http.post("heartbeat/"))
 
     def spec(self) -> dict[str, Any]:
         return self._check(self._http.get("spec/")).json()

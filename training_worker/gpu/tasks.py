@@ -11,6 +11,7 @@ import contextlib
 import gzip
 import logging
 import tarfile
+import threading
 import traceback
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ import httpx
 
 from config.env import env_str
 from training_worker.gpu.app import app
-from training_worker.gpu.client import RunEnded, WorkerApiClient
+from training_worker.gpu.client import RunBusy, RunEnded, WorkerApiClient, WorkerApiError
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +45,38 @@ class ApiCallbacks:
 
     def should_cancel(self) -> bool:
         return self.cancelled
+
+
+class RunHeartbeat:
+    """A daemon thread posting heartbeats while the run is worked on (its own HTTP client), so the web app's
+    reaper can tell a long step from a dead worker. A refusal (run ended, cancelled, taken back) sets the
+    callbacks' cancel flag; a failed post is only logged (the next one may get through)."""
+
+    def __init__(self, *, api_url: str, run_id: int, token: str, interval_s: float, callbacks: ApiCallbacks):
+        self._client = WorkerApiClient(api_url=api_url, run_id=run_id, token=token, timeout_s=interval_s)
+        self._interval_s = interval_s
+        self._callbacks = callbacks
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"heartbeat-run-{run_id}", daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval_s):
+            try:
+                self._client.heartbeat()
+            except RunEnded:
+                self._callbacks.cancelled = True
+                return
+            except (httpx.TransportError, WorkerApiError) as error:
+                logger.warning("Heartbeat not delivered: %s", error)
+
+    def __enter__(self) -> "RunHeartbeat":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._client.close()
 
 
 def _safe_extract(archive: Path, destination: Path) -> Path:
@@ -96,44 +129,62 @@ def upload_artifacts(client: WorkerApiClient, artifacts: dict[str, str], work_di
 
 @app.task(
     name="training_worker.gpu.train_run",
+    bind=True,
     autoretry_for=(httpx.TransportError,),  # the web app was unreachable: safe, the run resumes
     retry_backoff=True,
     max_retries=8,
 )
-def train_run(run_id: int, api_url: str, token: str) -> None:
-    from training_worker.gpu.dispatch import run_method
-
+def train_run(self, run_id: int, api_url: str, token: str) -> None:
     with WorkerApiClient(api_url=api_url, run_id=run_id, token=token) as client:
         try:
-            client.start()
+            started = client.start()
         except RunEnded:
             logger.info("Run %s has already ended; nothing to do.", run_id)
             return
-        spec = client.spec()
-        work_dir = worker_data_dir() / f"run-{run_id}"
+        except RunBusy as busy:
+            # A duplicate or restored message while another worker is alive on the run: look again when it
+            # would count as gone (then this delivery resumes the run), or find the run ended and stop.
+            raise self.retry(countdown=busy.retry_after_s, max_retries=None) from None
         callbacks = ApiCallbacks(client)
-        try:
-            inputs = fetch_inputs(client, spec, work_dir)
-            outcome = run_method(
-                method=spec["method"],
-                config=spec["config"],
-                inputs=inputs,
-                output_dir=work_dir / "output",
-                callbacks=callbacks,
-            )
-            report = {key: value for key, value in outcome.items() if key not in ("artifacts", "status")}
-            if callbacks.cancelled or outcome.get("status") == "cancelled":
-                client.post_result(status="cancelled", metrics=report)
-                return
-            upload_artifacts(client, outcome.get("artifacts", {}), work_dir)
-            code_version = str(outcome.get("lineage", {}).get("code_version", ""))
-            client.post_result(status="succeeded", metrics=report, code_version=code_version)
-        except RunEnded:
-            logger.info("Run %s ended while working; stopping.", run_id)
-        except httpx.TransportError:
-            raise
-        except Exception:
-            error = traceback.format_exc().replace(token, "***")[-8000:]
-            logger.error("Run %s failed:\n%s", run_id, error)
-            with contextlib.suppress(RunEnded):
-                client.post_result(status="failed", metrics={}, error=error)
+        heartbeat = RunHeartbeat(
+            api_url=api_url,
+            run_id=run_id,
+            token=token,
+            interval_s=started["heartbeat_interval_s"],
+            callbacks=callbacks,
+        )
+        with heartbeat:
+            work_on_run(client=client, run_id=run_id, token=token, callbacks=callbacks)
+
+
+def work_on_run(*, client: WorkerApiClient, run_id: int, token: str, callbacks: ApiCallbacks) -> None:
+    """Fetch the inputs, train, upload the artifacts and post the result of a claimed run."""
+    from training_worker.gpu.dispatch import run_method
+
+    spec = client.spec()
+    work_dir = worker_data_dir() / f"run-{run_id}"
+    try:
+        inputs = fetch_inputs(client, spec, work_dir)
+        outcome = run_method(
+            method=spec["method"],
+            config=spec["config"],
+            inputs=inputs,
+            output_dir=work_dir / "output",
+            callbacks=callbacks,
+        )
+        report = {key: value for key, value in outcome.items() if key not in ("artifacts", "status")}
+        if callbacks.cancelled or outcome.get("status") == "cancelled":
+            client.post_result(status="cancelled", metrics=report)
+            return
+        upload_artifacts(client, outcome.get("artifacts", {}), work_dir)
+        code_version = str(outcome.get("lineage", {}).get("code_version", ""))
+        client.post_result(status="succeeded", metrics=report, code_version=code_version)
+    except RunEnded:
+        logger.info("Run %s ended while working; stopping.", run_id)
+    except httpx.TransportError:
+        raise
+    except Exception:
+        error = traceback.format_exc().replace(token, "***")[-8000:]
+        logger.error("Run %s failed:\n%s", run_id, error)
+        with contextlib.suppress(RunEnded):
+            client.post_result(status="failed", metrics={}, error=error)
