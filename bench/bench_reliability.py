@@ -3,12 +3,14 @@
 Everything runs isolated on 127.0.0.1 and is torn down at the end: a database of its own
 (bench_reliability_<random>) on the PostgreSQL server DATABASE_URL names, migrated and dropped; its own
 redis-server (append-only, as in docker-compose.yml) on a free port, so the bench can stop and start the
-broker; gunicorn (gthread workers) serving config.wsgi with config.settings.prod; and real Celery worker
-processes (``celery -A config.celery worker -Q default -B``) with short republish and heartbeat intervals.
+broker; gunicorn (3 sync workers, as in docker-compose.yml) serving config.wsgi with config.settings.prod;
+and real Celery worker processes (``celery -A config.celery worker -Q default -B``) with short republish
+and heartbeat intervals.
 The scenarios (bench/reliability_scenarios.py):
 
-1. broker down/up: Redis stopped, researchers request survey and audit exports over HTTP, Redis started
-   again; 5xx responses, the job page's queue note, jobs lost, jobs run twice, time to drain.
+1. broker down/up: while a judge job runs, Redis is stopped; a researcher requests survey and audit
+   exports over HTTP; Redis is started again. 5xx responses, the job page's queue note, jobs lost, jobs
+   run twice, time to drain, whether the worker survived.
 2. worker kill -9: a judge job against a slow local chat-completions server; the worker's main process is
    killed with SIGKILL (its orphaned children next, as a container stop would), a fresh worker started;
    whether the job finished, how long recovery took, attempts, judgements stored twice, prompts sent again.
@@ -46,8 +48,7 @@ from reliability_harness import CeleryWorker, gunicorn, post_form, redis_server,
 
 SLUG = "reliability"
 PASSWORD = secrets.token_urlsafe(24)
-GUNICORN_WORKERS = 4
-GUNICORN_THREADS = 4
+GUNICORN_WORKERS = 3  # as in docker-compose.yml
 # Short intervals so recovery shows within the run; production defaults are in README.md.
 WORK_KNOBS = {
     "JOB_REPUBLISH_INTERVAL_S": "2",
@@ -137,7 +138,6 @@ def run(args: argparse.Namespace, database_url: str, folder: Path) -> list[tuple
             env=env,
             port=free_port(),
             workers=GUNICORN_WORKERS,
-            threads=GUNICORN_THREADS,
             log_path=folder / "gunicorn.log",
         ) as base,
         web_client(base) as researcher,
@@ -154,7 +154,13 @@ def run(args: argparse.Namespace, database_url: str, folder: Path) -> list[tuple
             base=base, slug=SLUG, env=env, folder=folder, broker=broker, researcher=researcher,
             workers=workers, worker=worker,
         )  # fmt: skip
-        rows = scenarios.broker_outage(ctx, requests=size["outage"], drain_timeout_s=90)
+        rows = scenarios.broker_outage(
+            ctx,
+            requests=size["outage"],
+            in_flight_items=size["questions"],
+            delay_s=size["delay"],
+            drain_timeout_s=90,
+        )
         rows += scenarios.worker_kill(
             ctx,
             personas=size["personas"],
@@ -181,16 +187,17 @@ PAGE = """# Reliability under faults and load
 
 Measured by `bench/bench_reliability.py` on {date}; regenerate this page with `{command}`.
 Machine: {cores} CPU cores (load average {load} as the run began), shared by the servers, the workers and
-the clients. PostgreSQL {postgres}; Redis with an append-only file, as in `docker-compose.yml`; gunicorn,
-{workers} gthread workers x {threads} threads, serving `config.settings.prod` (TLS is left to a proxy: the
-clients send `X-Forwarded-Proto: https`, and `SECURE_SSL_REDIRECT=false`); Celery workers
+the clients. PostgreSQL {postgres}; Redis with an append-only file and gunicorn with {workers} sync workers,
+both as in `docker-compose.yml`; the site runs `config.settings.prod` (TLS is left to a proxy: the clients
+send `X-Forwarded-Proto: https`, and `SECURE_SSL_REDIRECT=false`); Celery workers
 `celery -A config.celery worker -Q default -B` with short intervals so recovery shows within the run:
 {knobs}. Every process is the bench's own (its database, Redis and ports), dropped at the end.
 
 ## Scenarios
 
-1. **broker down/up**: Redis is stopped; a signed-in researcher requests survey and audit exports over
-   HTTP and opens each job page; Redis is started again and the bench waits for every job to finish.
+1. **broker down/up**: a judge job is running (against a slow local chat-completions server) when Redis
+   is stopped; a signed-in researcher requests survey and audit exports over HTTP and opens each job
+   page; Redis is started again and the bench waits for every job, the running one included, to finish.
 2. **worker kill -9**: a judge job runs against a local chat-completions server that takes a fixed time
    per answer; once 40% of the items are judged, the worker's main process gets SIGKILL. Its children
    are observed for 2 s and then killed too, as a container stop would; a fresh worker is started.
@@ -236,12 +243,11 @@ def page(rows: list[tuple[str, str, str]], postgres: str, load: float) -> str:
         load=f"{load:.1f}",
         postgres=postgres,
         workers=GUNICORN_WORKERS,
-        threads=GUNICORN_THREADS,
         knobs=", ".join(f"`{name}={value}`" for name, value in WORK_KNOBS.items()),
         table=table(rows),
         server_errors=total("5xx responses"),
         lost=total("jobs lost"),
-        duplicates=total("duplicate") + total("jobs executed more than once"),
+        duplicates=total("duplicate") + total("jobs created during the outage executed more than once"),
     )
 
 

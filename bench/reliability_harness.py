@@ -109,11 +109,12 @@ def with_group(pid: int, sig: signal.Signals) -> None:
 
 
 @contextmanager
-def gunicorn(*, env: dict[str, str], port: int, workers: int, threads: int, log_path: Path) -> Iterator[str]:
-    """gunicorn serving config.wsgi with gthread workers; yields the base URL once the login page answers."""
+def gunicorn(*, env: dict[str, str], port: int, workers: int, log_path: Path) -> Iterator[str]:
+    """gunicorn serving config.wsgi with sync workers, as docker-compose.yml runs it; yields the base URL once
+    the login page answers."""
     command = [str(Path(PYTHON).with_name("gunicorn")), "config.wsgi:application"]
-    command += ["--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--threads", str(threads)]
-    command += ["--worker-class", "gthread", "--timeout", "60", "--log-level", "warning"]
+    command += ["--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--timeout", "120"]
+    command += ["--log-level", "warning"]
     with log_path.open("ab") as log:
         process = subprocess.Popen(
             command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True

@@ -9,8 +9,9 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -110,50 +111,81 @@ def _job_outcome(ids: list[int]) -> dict[str, int]:
     }
 
 
-def broker_outage(ctx: Context, *, requests: int, drain_timeout_s: float) -> list[Row]:
-    """Redis stopped, exports requested over HTTP, Redis started: every job must run, and only once."""
+def broker_outage(
+    ctx: Context, *, requests: int, in_flight_items: int, delay_s: float, drain_timeout_s: float
+) -> list[Row]:
+    """A judge job is running when Redis stops; exports are requested over HTTP; Redis starts again.
+    Every job must finish, and run once (the running one: once more at most, after a requeue)."""
+    from annotation.models import Judgement
     from core.models import Job
 
     name = "broker down/up"
-    ctx.broker.stop()
-    timed = Timed()
-    ids: list[int] = []
-    notes = 0
-    for number in range(requests):
-        url, data = (
-            ("/audit/", {"action": "snapshot"}) if number % 2 else (f"/studies/{ctx.slug}/export/", {})
-        )
-        response = timed.send(lambda url=url, data=data: post_form(ctx.researcher, url, data), expect=(302,))
-        location = response.headers.get("Location", "") if response is not None else ""
-        if location.startswith("/jobs/"):
-            ids.append(int(location.strip("/").split("/")[1]))
-            page = timed.send(lambda location=location: ctx.researcher.get(location), expect=(200,))
-            notes += page is not None and QUEUE_NOTE in page.text
-    unpublished = Job.objects.filter(pk__in=ids, published_at__isnull=True).count()
-    ctx.broker.start()
-    restarted = time.monotonic()
-    wait_until(lambda: _job_outcome(ids)["unfinished"] == 0, timeout_s=drain_timeout_s, interval_s=0.25)
-    drained_s = time.monotonic() - restarted
-    outcome = _job_outcome(ids)
-    running = ctx.worker_running()
+    with slow_judge(delay_s) as server:
+        in_flight = judge_job(server_url=server.base_url, personas=1, questions=in_flight_items)
+        wait_until(lambda: Judgement.objects.filter(judge_job=in_flight).exists(), timeout_s=60)
+        ctx.broker.stop()
+        timed = Timed()
+        ids: list[int] = []
+        notes = 0
+        for number in range(requests):
+            url, data = (
+                ("/audit/", {"action": "snapshot"}) if number % 2 else (f"/studies/{ctx.slug}/export/", {})
+            )
+            response = timed.send(
+                lambda url=url, data=data: post_form(ctx.researcher, url, data), expect=(302,)
+            )
+            location = response.headers.get("Location", "") if response is not None else ""
+            if location.startswith("/jobs/"):
+                ids.append(int(location.strip("/").split("/")[1]))
+                page = timed.send(lambda location=location: ctx.researcher.get(location), expect=(200,))
+                notes += page is not None and QUEUE_NOTE in page.text
+        unpublished = Job.objects.filter(pk__in=ids, published_at__isnull=True).count()
+        ctx.broker.start()
+        restarted = time.monotonic()
+        every = [*ids, in_flight.job_id]
+        wait_until(lambda: _job_outcome(every)["unfinished"] == 0, timeout_s=drain_timeout_s, interval_s=0.25)
+        drained_s = time.monotonic() - restarted
+    created, running = _job_outcome(ids), _job_outcome([in_flight.job_id])
+    unfinished = created["unfinished"] + running["unfinished"]
     return [
         *timed.rows(name),
         (name, "jobs created during the outage", str(len(ids))),
         (name, "jobs left unpublished by the outage", str(unpublished)),
         (name, "job pages saying the work waits for the queue", f"{notes} of {len(ids)}"),
-        (name, "jobs lost (unfinished after the broker came back)", str(outcome["unfinished"])),
-        (name, "jobs executed more than once (attempts > 1)", str(outcome["repeated"])),
-        (name, "jobs failed", str(outcome["failed"])),
+        (name, "jobs lost (unfinished after the broker came back)", str(unfinished)),
+        (name, "of which the judge job running when the broker stopped", str(running["unfinished"])),
+        (name, "jobs created during the outage executed more than once", str(created["repeated"])),
+        (name, "jobs failed", str(created["failed"] + running["failed"])),
         (
             name,
             "seconds from broker restart to all jobs finished",
-            f"{drained_s:.1f}" if not outcome["unfinished"] else f"not finished in {drain_timeout_s:.0f}",
+            f"{drained_s:.1f}" if not unfinished else f"not finished in {drain_timeout_s:.0f}",
         ),
-        (name, "worker still running after the outage", running.replace("|", "/")),
+        (name, "worker still running after the outage", ctx.worker_running().replace("|", "/")),
     ]
 
 
-def _judge_job(*, server_url: str, personas: int, questions: int):
+@contextmanager
+def slow_judge(delay_s: float) -> Iterator[SlowChatServer]:
+    """A chat-completions server answering the demo response set's questions after `delay_s` each."""
+    from django.db.models import Count
+
+    from annotation.models import CandidateResponse, ResponseSet
+    from criteria.models import CriteriaSet
+
+    sizes = set(
+        CandidateResponse.objects.filter(response_set=ResponseSet.objects.order_by("pk").first())
+        .values("question")
+        .annotate(n=Count("id"))
+        .values_list("n", flat=True)
+    )
+    assert len(sizes) == 1, f"the bench's slow judge answers one number of responses, found {sizes}"
+    keys = CriteriaSet.objects.get(key="therapeutic", is_current=True).criterion_keys
+    with SlowChatServer(delay_s=delay_s, criteria_keys=list(keys), k=sizes.pop()).serving() as server:
+        yield server
+
+
+def judge_job(*, server_url: str, personas: int, questions: int):
     from django.contrib.auth import get_user_model
 
     from annotation.models import JudgePersona, ResponseSet
@@ -161,7 +193,7 @@ def _judge_job(*, server_url: str, personas: int, questions: int):
     from criteria.models import CriteriaSet
 
     return judge_job_create(
-        name="reliability bench",
+        name=f"reliability bench {time.time():.0f}",
         response_set=ResponseSet.objects.order_by("pk").first(),
         criteria_set=CriteriaSet.objects.get(key="therapeutic", is_current=True),
         personas=list(JudgePersona.objects.order_by("pk")[:personas]),
@@ -179,28 +211,17 @@ def worker_kill(
     """kill -9 the worker running a judge job (then its orphans); a fresh worker must finish it, once."""
     from django.db.models import Count
 
-    from annotation.models import CandidateResponse, Judgement, ResponseSet
+    from annotation.models import Judgement
     from core.models import Job, Status
-    from criteria.models import CriteriaSet
 
     name = "worker kill -9"
     replaced = ctx.worker.process.poll() is not None
     if replaced:
         ctx.worker_start("replacement-worker")
-    response_set = ResponseSet.objects.order_by("pk").first()
-    sizes = set(
-        CandidateResponse.objects.filter(response_set=response_set)
-        .values("question")
-        .annotate(n=Count("id"))
-        .values_list("n", flat=True)
-    )
-    assert len(sizes) == 1, f"the bench's slow judge answers one number of responses, found {sizes}"
-    keys = CriteriaSet.objects.get(key="therapeutic", is_current=True).criterion_keys
-    server = SlowChatServer(delay_s=delay_s, criteria_keys=list(keys), k=sizes.pop())
-    with server.serving():
-        judge_job = _judge_job(server_url=server.base_url, personas=personas, questions=questions)
+    with slow_judge(delay_s) as server:
+        job = judge_job(server_url=server.base_url, personas=personas, questions=questions)
         total = personas * questions
-        judged = Judgement.objects.filter(judge_job=judge_job)
+        judged = Judgement.objects.filter(judge_job=job)
         wait_until(lambda: judged.count() >= total * 0.4, timeout_s=60)
         children = ctx.worker.children()
         runners = [pid for pid in children if _talks_to(pid, server.port)]
@@ -213,12 +234,12 @@ def worker_kill(
         for pid in orphans:
             psutil.Process(pid).kill()
         ctx.worker_start("fresh-worker")
-        job_id = judge_job.job_id
+        job_id = job.job_id
         finished = wait_until(
             lambda: Job.objects.get(pk=job_id).is_terminal, timeout_s=recovery_timeout_s, interval_s=0.25
         )
         recovered_s = time.monotonic() - killed
-        job = Job.objects.get(pk=job_id)
+        outcome = Job.objects.get(pk=job_id)
         stored_twice = judged.values("persona", "question").annotate(n=Count("id")).filter(n__gt=1).count()
         repeated_prompts = server.repeated()
     return [
@@ -232,8 +253,8 @@ def worker_kill(
             ", ".join("alive" if pid in orphans else "gone" for pid in runners) or "not found",
         ),
         (name, "items judged by orphans in those 2 s", str(judged_by_orphans)),
-        (name, "jobs lost (unfinished after recovery)", str(int(job.status != Status.SUCCEEDED))),
-        (name, "job status / attempts", f"{job.status} / {job.attempts}"),
+        (name, "jobs lost (unfinished after recovery)", str(int(outcome.status != Status.SUCCEEDED))),
+        (name, "job status / attempts", f"{outcome.status} / {outcome.attempts}"),
         (
             name,
             "seconds from kill to job finished",
