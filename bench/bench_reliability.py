@@ -191,7 +191,8 @@ the clients. PostgreSQL {postgres}; Redis with an append-only file and gunicorn 
 both as in `docker-compose.yml`; the site runs `config.settings.prod` (TLS is left to a proxy: the clients
 send `X-Forwarded-Proto: https`, and `SECURE_SSL_REDIRECT=false`); Celery workers
 `celery -A config.celery worker -Q default -B` with short intervals so recovery shows within the run:
-{knobs}. Every process is the bench's own (its database, Redis and ports), dropped at the end.
+{knobs}.
+Every process is the bench's own (its database, Redis and ports), dropped at the end.
 
 ## Scenarios
 
@@ -223,6 +224,10 @@ In this run: {server_errors} 5xx responses in all, {lost} jobs lost, {duplicates
   expected to count 2); judgements and answers are unique per item in the database, so a replay or a
   resumed job must add no row. "Prompts sent to the endpoint again" counts the items whose answer was
   lost with the killed process and asked for a second time (at most one per request in flight).
+- **worker still running after the outage**: "yes" is expected. "no" comes with the worker's last
+  critical log line: the worker process exited while Redis was down. Beat runs inside it (`-B`), so
+  nothing runs or republishes the queued jobs until a worker is started again; the kill -9 scenario
+  then starts one first and says so.
 - **5xx responses / tracebacks**: every request is expected to answer 2xx or 3xx, whatever the broker
   is doing; "other unexpected statuses" counts answers that were neither the expected code nor 5xx.
 - **latency**: p50 and p99 over every request of the scenario, measured at the client (nearest rank).
@@ -232,13 +237,20 @@ In this run: {server_errors} 5xx responses in all, {lost} jobs lost, {duplicates
 """
 
 
-def page(rows: list[tuple[str, str, str]], postgres: str, load: float) -> str:
+def page(rows: list[tuple[str, str, str]], args: argparse.Namespace, postgres: str, load: float) -> str:
     def total(prefix: str) -> int:
         return sum(int(value) for _, measure, value in rows if measure.startswith(prefix) and value.isdigit())
 
     return PAGE.format(
         date=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        command=" ".join([".venv/bin/python bench/bench_reliability.py", *sys.argv[1:]]),
+        command=" ".join(
+            [
+                ".venv/bin/python bench/bench_reliability.py",
+                *(["--quick"] if args.quick else []),
+                "--write",
+                str(args.write),
+            ]
+        ),
         cores=os.cpu_count(),
         load=f"{load:.1f}",
         postgres=postgres,
@@ -275,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     print(table(rows))
     if args.write:
         major, minor = divmod(postgres, 10000)
-        args.write.write_text(page(rows, f"{major}.{minor}", load))
+        args.write.write_text(page(rows, args, f"{major}.{minor}", load))
         print(f"wrote {args.write}")
     return 0
 
