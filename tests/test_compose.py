@@ -26,6 +26,15 @@ def test_all_services_are_present_with_healthchecks():
         assert "healthcheck" in service, name
 
 
+def test_every_service_is_restarted_when_it_exits():
+    """A worker can exit when its broker connection drops mid-task (docs/reliability.md); the restart
+    policy brings it back, and beat inside the default worker with it."""
+    services = COMPOSE["services"]
+    assert {name: spec.get("restart") for name, spec in services.items()} == dict.fromkeys(
+        services, "unless-stopped"
+    )
+
+
 def test_environment_names_are_ones_the_settings_read():
     known = settings_variables() | {"DJANGO_SETTINGS_MODULE", "HF_HOME"}
     for name in ("web", "worker-default", "worker-gpu"):
