@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "annotation",
     "evaluation",
     "training_worker",
+    "pipelines",
     "demo",
     "config",
 ]
