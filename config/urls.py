@@ -9,6 +9,7 @@ from config.views import HomeView
 from core.urls import api_urlpatterns as core_api
 from criteria.urls import api_urlpatterns as criteria_api
 from evaluation.urls import api_urlpatterns as evaluation_api
+from pipelines.urls import api_urlpatterns as pipelines_api
 from survey_app.urls import api_urlpatterns as survey_api
 from training_worker.urls import api_urlpatterns as training_api
 
@@ -22,7 +23,15 @@ redoc_docs = csp_update(
     {"script-src": [UNSAFE_INLINE], "style-src": [UNSAFE_INLINE], "worker-src": ["blob:"]}
 )(SpectacularRedocView.as_view(url_name="api-schema"))
 
-api_patterns = [*core_api, *criteria_api, *survey_api, *annotation_api, *evaluation_api, *training_api]
+api_patterns = [
+    *core_api,
+    *criteria_api,
+    *survey_api,
+    *annotation_api,
+    *evaluation_api,
+    *training_api,
+    *pipelines_api,
+]
 
 urlpatterns = [
     path("", HomeView.as_view(), name="home"),
@@ -37,4 +46,5 @@ urlpatterns = [
     path("", include("training_worker.urls")),
     path("", include("survey_app.urls")),
     path("", include("evaluation.urls")),
+    path("", include("pipelines.urls")),
 ]

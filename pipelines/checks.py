@@ -122,9 +122,9 @@ def _expect(
 def _check_kind(plan: Plan, step: Step, steps: dict[str, Step], errors: list[str]) -> None:
     """Each method's own fields, and references to steps of the right method."""
     criteria = set(plan.criteria)
-    if METHODS.get(step.method) is not None and METHODS[step.method].uses_criterion:
-        if step.criterion not in criteria:
-            errors.append(f"{_where(step)}: criterion {step.criterion!r} is not one of the plan's criteria.")
+    spec = METHODS.get(step.method)
+    if spec is not None and spec.uses_criterion and step.criterion not in criteria:
+        errors.append(f"{_where(step)}: criterion {step.criterion!r} is not one of the plan's criteria.")
     if step.method == "modpo":
         if not step.margin_models:
             errors.append(f"{_where(step)}: MODPO needs margin_models (a reward step).")

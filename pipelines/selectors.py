@@ -23,7 +23,7 @@ def plans_list() -> QuerySet[PipelinePlan]:
 
 
 def _states(rows: list[PipelineStep]) -> dict[str, str]:
-    """Each step's state, a waiting step shown as blocked when an input failed, was cancelled or is blocked."""
+    """Each step's state; a waiting step is blocked when an input failed, was cancelled or is blocked."""
     states: dict[str, str] = {}
     for row in rows:  # ordered so that inputs come first
         blocked = row.state == StepState.WAITING and any(
@@ -108,6 +108,8 @@ class Graph:
     height: int
     nodes: list[Node]
     edges: list[Edge]
+    node_width: int = NODE_WIDTH
+    node_height: int = NODE_HEIGHT
 
 
 def _detail(step: dict[str, Any]) -> str:

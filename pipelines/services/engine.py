@@ -54,7 +54,7 @@ def plan_validate(*, text: str) -> Plan:
 
 
 def plan_store(*, text: str, created_by: AbstractBaseUser | None) -> PipelinePlan:
-    """Validate and keep the plan; the same bytes again are the same stored plan (a new text: a new version)."""
+    """Validate and keep the plan: the same bytes are the same stored plan, a new text a new version."""
     plan = plan_validate(text=text)
     sha256 = plan_sha256(text)
     existing = PipelinePlan.objects.filter(sha256=sha256).first()

@@ -8,6 +8,7 @@ figures step reads its evaluation's stored results. Nothing here writes a run, a
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -182,10 +183,10 @@ def _generation_state(row: PipelineStep) -> tuple[str, dict[str, Any], str]:
     response_set = row.response_set
     run = response_set.training_run
     if response_set.state == ResponseSet.State.GENERATING and run is not None and run.is_terminal:
-        try:  # the run_finished receiver normally did this already; it is idempotent
+        # The run_finished receiver normally did this already; it is idempotent, and an unusable output
+        # leaves the set marked failed with the reason.
+        with suppress(GenerationError):
             response_set_ingest_generation(response_set=response_set, actor=None)
-        except GenerationError:
-            pass  # the set is now marked failed with the reason
         response_set.refresh_from_db()
     if response_set.state == ResponseSet.State.READY:
         report = response_set.import_report

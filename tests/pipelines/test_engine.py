@@ -5,9 +5,11 @@ import pytest
 
 from core.models import Status
 from pipelines.models import PipelineState, StepState
+from pipelines.receivers import pipeline_run_finished
 from pipelines.selectors import pipeline_status
 from pipelines.services.engine import pipeline_cancel, pipelines_reconcile, step_retry
 from tests.pipelines.chain import finish, run_evaluation_jobs, run_of, score, start, step
+from tests.training_worker.play_worker import worker_finish
 from training_worker.models import TrainingRun
 
 pytestmark = pytest.mark.django_db
@@ -71,8 +73,6 @@ def test_the_same_signal_twice_launches_a_step_once(chain, django_capture_on_com
     for name in ("reward.empathy", "reward.safety", "sft"):
         finish(run_of(chain, name), capture)
     sft = run_of(chain, "sft")
-    from pipelines.receivers import pipeline_run_finished
-
     pipeline_run_finished(run=sft)
     pipeline_run_finished(run=sft)
     pipelines_reconcile()
@@ -85,8 +85,6 @@ def test_the_reconciler_launches_what_a_missed_signal_left_waiting(chain, django
     for name in ("reward.empathy", "reward.safety"):
         finish(run_of(chain, name), capture)
     with capture(execute=False):  # the run ends, but its run_finished signal is lost
-        from tests.training_worker.play_worker import worker_finish
-
         worker_finish(run_of(chain, "sft"), artifacts={"adapter": b"weights"})
     assert states(chain)["modpo.w1"] == "waiting"
     assert pipelines_reconcile() == [chain.pk]

@@ -7,26 +7,11 @@ import yaml
 
 from pipelines.checks import plan_load
 from pipelines.plan import PlanError, plan_sha256
+from tests.pipelines.chain import CHAIN
 
 PLANS = Path(__file__).resolve().parents[2] / "pipelines"
 
-MINI = {
-    "format": "pipeline-plan-v1",
-    "name": "mini",
-    "criteria": ["empathy", "safety"],
-    "safety": {"criterion": "safety", "floor": 0.3},
-    "models": {
-        "policy": {"kind": "causal_lm", "name": "Tiny base"},
-        "backbone": {"kind": "reward_backbone", "name": "Tiny BERT"},
-    },
-    "steps": [
-        {"name": "reward", "method": "reward", "for_each": "criteria", "backbone": "backbone",
-         "config": {"max_steps": 1}},
-        {"name": "sft", "method": "sft", "model": "policy", "config": {"max_steps": 1}},
-        {"name": "modpo", "method": "modpo", "criterion": "empathy", "model": "sft", "margin_models": "reward",
-         "weights": [{"empathy": 0.6, "safety": 0.4}], "config": {"max_steps": 1}},
-    ],
-}  # fmt: skip
+MINI = CHAIN
 
 
 def plan_text(**changes) -> str:
@@ -65,7 +50,7 @@ def test_paper_plan_carries_the_published_settings():
 
 def test_for_each_expands_over_criteria_and_references_follow_the_expansion():
     plan = plan_load(plan_text())
-    assert [s.name for s in plan.steps] == ["reward.empathy", "reward.safety", "sft", "modpo.w1"]
+    assert [s.name for s in plan.steps][:4] == ["reward.empathy", "reward.safety", "sft", "modpo.w1"]
     # the margin models are narrowed to the reward models of the weights' other criteria
     assert plan.step("modpo.w1").inputs == ("sft", "reward.safety")
 
@@ -93,7 +78,7 @@ def test_a_cycle_is_refused_naming_its_steps():
         {"name": "b", "method": "sft", "model": "a"},
     ]
     errors = errors_of(plan_text(steps=steps))
-    assert any("cycle" in e and "'a'" in e or "cycle" in e and "'b'" in e for e in errors)
+    assert any("cycle" in e and ("'a'" in e or "'b'" in e) for e in errors)
 
 
 def test_an_unknown_step_reference_is_refused_naming_the_step():
