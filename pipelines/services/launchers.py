@@ -41,8 +41,10 @@ class StepLaunchError(ApplicationError):
     """The step cannot be launched with its inputs; the step is marked failed with this message."""
 
 
-def _label(pipeline: PipelineRun, step: Step) -> str:
-    return f"pipeline {pipeline.pk}: {step.name}"[:200]
+def _label(pipeline: PipelineRun, step: Step, steps: dict[str, PipelineStep]) -> str:
+    """What the launched work is called; a retry's work is told apart (response set names are unique)."""
+    attempt = steps[step.name].attempts
+    return (f"pipeline {pipeline.pk}: {step.name}" + (f" (attempt {attempt})" if attempt > 1 else ""))[:200]
 
 
 def _runs(steps: dict[str, PipelineStep], names: tuple[str, ...]) -> list[TrainingRun]:
@@ -65,7 +67,7 @@ def _launch_training(
     if step.method == "reward" and step.backbone:
         hyper["backbone"] = BaseModel.objects.get(pk=pipeline.model_bindings[step.backbone]).path
     request = LaunchRequest(
-        name=_label(pipeline, step),
+        name=_label(pipeline, step, steps),
         method=step.method,
         snapshot=pipeline.snapshot if step.method != "merge" else None,
         criterion=step.criterion,
@@ -85,7 +87,7 @@ def _launch_generation(
     settings = {key: value for key, value in step.config.items() if key != "precision"}
     response_set = generation_launch(
         snapshot=pipeline.snapshot,
-        name=_label(pipeline, step),
+        name=_label(pipeline, step, steps),
         model=_model_choice(pipeline, step, steps),
         created_by=actor,
         **settings,
@@ -103,7 +105,7 @@ def _launch_evaluation(
 ) -> dict[str, Any]:
     options = dict(step.options)
     common: dict[str, Any] = {
-        "name": _label(pipeline, step),
+        "name": _label(pipeline, step, steps),
         "criteria_set": pipeline.snapshot.criteria_set,
         "response_sets": [steps[name].response_set for name in step.entrants],
         "labels": [_entrant_label(steps, name) for name in step.entrants],

@@ -126,3 +126,19 @@ def test_cancelling_a_pipeline_cancels_its_running_work(
     assert run_of(chain, "sft").status == Status.CANCELLED
     assert set(states(chain).values()) == {"cancelled"}
     assert not pipeline_cancel(pipeline=chain, actor=researcher)
+
+
+def test_a_failed_generation_is_retried_into_a_new_response_set(
+    chain, researcher, django_capture_on_commit_callbacks
+):
+    capture = django_capture_on_commit_callbacks
+    finish(run_of(chain, "generate.policy"), capture, status="failed", error="CUDA error")
+    failed = step(chain, "generate.policy")
+    assert failed.state == StepState.FAILED and "CUDA error" in failed.error
+    with capture(execute=True):
+        step_retry(pipeline=chain, name="generate.policy", actor=researcher)
+    retried = step(chain, "generate.policy")
+    assert retried.state == StepState.RUNNING and retried.response_set != failed.response_set
+    assert retried.response_set.name.endswith("(attempt 2)")
+    finish(retried.training_run, capture)
+    assert states(chain)["generate.policy"] == "succeeded"
