@@ -12,7 +12,17 @@ import pytest
 from scripts.lock_requirements import resolve
 
 ROOT = Path(__file__).resolve().parents[1]
-WEB_PACKAGES = ("annotation", "config", "core", "criteria", "demo", "evaluation", "judges", "survey_app")
+WEB_PACKAGES = (
+    "annotation",
+    "config",
+    "core",
+    "criteria",
+    "demo",
+    "evaluation",
+    "judges",
+    "pipelines",
+    "survey_app",
+)
 # The GPU tier's packages run in the worker image (requirements/worker.txt), never in the web process.
 WORKER_ONLY = (ROOT / "training_worker" / "ml", ROOT / "training_worker" / "gpu")
 PROJECT = {*WEB_PACKAGES, "training_worker", "tests", "bench"}

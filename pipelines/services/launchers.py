@@ -173,8 +173,14 @@ def _run_metric(run: TrainingRun) -> dict[str, Any]:
     return {}
 
 
+def _work_usable(status: str) -> bool:
+    """Whether finished work (a run, an evaluation's job) left output its dependants may use; the one place
+    to decide it for any further terminal status."""
+    return status == Status.SUCCEEDED
+
+
 def _run_state(run: TrainingRun) -> str:
-    if run.status == Status.SUCCEEDED:
+    if _work_usable(run.status):
         return StepState.SUCCEEDED
     if run.status == Status.CANCELLED:
         return StepState.CANCELLED
@@ -210,7 +216,7 @@ def _evaluation_state(evaluation: Evaluation) -> tuple[str, dict[str, Any], str]
         )
     if job is None or not job.is_terminal:
         return StepState.RUNNING, {}, ""
-    if job.status != Status.SUCCEEDED:
+    if not _work_usable(job.status):
         return StepState.FAILED, {}, f"evaluation job {job.pk} {job.status}: {job.error[-500:]}"
     if job.result.get("state") == "scoring" or not evaluation.results_computed_at:
         return StepState.RUNNING, {}, ""
