@@ -283,8 +283,8 @@ def _expand(raw: dict[str, Any], plan_criteria: tuple[str, ...], parser: _Parser
         ]
     if method in ("modpo", "joint"):
         vectors = _weight_vectors(raw.get("weights"), base.get("criterion", ""), where, parser)
-        if method == "joint" and len(vectors) > 1:
-            parser.error(where, "joint-loss DPO takes one weight vector; use several steps for several.")
+        if method == "joint" and (len(vectors) > 1 or SURVEY in vectors):
+            parser.error(where, "joint-loss DPO takes one weight mapping; use several steps for several.")
         steps = []
         for index, vector in enumerate(vectors, start=1):
             step_name = f"{name}.{_vector_name(index, vector)}" if method == "modpo" else name

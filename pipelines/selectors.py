@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,10 +23,11 @@ def plans_list() -> QuerySet[PipelinePlan]:
     return PipelinePlan.objects.all()
 
 
-def _states(rows: list[PipelineStep]) -> dict[str, str]:
-    """Each step's state; a waiting step is blocked when an input failed, was cancelled or is blocked."""
+def step_states(rows: Iterable[PipelineStep]) -> dict[str, str]:
+    """Each step's state; a waiting step is blocked when an input failed, was cancelled or is blocked.
+    `rows` come in the pipeline's order, where inputs come first."""
     states: dict[str, str] = {}
-    for row in rows:  # ordered so that inputs come first
+    for row in rows:
         blocked = row.state == StepState.WAITING and any(
             states.get(name) in (StepState.FAILED, StepState.CANCELLED, BLOCKED) for name in row.inputs
         )
@@ -50,7 +52,7 @@ def step_rows(pipeline: PipelineRun) -> list[PipelineStep]:
 def pipeline_status(pipeline: PipelineRun) -> dict[str, Any]:
     """One JSON document: the pipeline, its plan and snapshot, and every step's state, timing and output."""
     rows = step_rows(pipeline)
-    states = _states(rows)
+    states = step_states(rows)
     return {
         "id": pipeline.pk,
         "state": pipeline.state,

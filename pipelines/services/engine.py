@@ -26,6 +26,7 @@ from evaluation.services.evaluations import evaluation_cancel
 from pipelines.checks import plan_check_step, plan_load
 from pipelines.models import PipelinePlan, PipelineRun, PipelineState, PipelineStep, StepState
 from pipelines.plan import Plan, PlanError, Step, plan_sha256
+from pipelines.selectors import step_states
 from pipelines.services.launchers import step_launch, step_observe
 from survey_app.analysis.weights import derive_weights
 from training_worker.models import BaseModel
@@ -214,22 +215,12 @@ def _launch(pipeline: PipelineRun, row: PipelineStep, rows: dict[str, PipelineSt
     row.save()
 
 
-def _blocked(row: PipelineStep, rows: dict[str, PipelineStep]) -> bool:
-    """Waiting on an input that failed, was cancelled or is itself blocked."""
-    return any(
-        rows[name].state in (StepState.FAILED, StepState.CANCELLED)
-        or (rows[name].state == StepState.WAITING and _blocked(rows[name], rows))
-        for name in row.inputs
-    )
-
-
 def _finish_if_done(pipeline: PipelineRun, rows: dict[str, PipelineStep]) -> None:
-    states = [row.state for row in rows.values()]
-    if StepState.RUNNING in states:
+    """End the pipeline once no step runs and every waiting step is blocked (or none is left)."""
+    states = set(step_states(rows.values()).values())
+    if StepState.RUNNING in states or StepState.WAITING in states:
         return
-    if any(row.state == StepState.WAITING and not _blocked(row, rows) for row in rows.values()):
-        return
-    done = all(state == StepState.SUCCEEDED for state in states)
+    done = states == {StepState.SUCCEEDED}
     pipeline.state = PipelineState.SUCCEEDED if done else PipelineState.FAILED
     pipeline.finished_at = timezone.now()
     pipeline.save(update_fields=["state", "finished_at"])

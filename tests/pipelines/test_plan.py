@@ -134,3 +134,11 @@ def test_a_step_name_used_twice_is_refused():
 def test_the_plan_hash_is_the_hash_of_its_exact_bytes():
     assert plan_sha256(plan_text()) == plan_sha256(plan_text())
     assert plan_sha256(plan_text()) != plan_sha256(plan_text() + "\n")
+
+
+def test_joint_loss_dpo_takes_one_explicit_weight_mapping():
+    step = {"name": "joint", "method": "joint", "model": "sft", "weights": ["survey"]}
+    assert (
+        "step 'joint': joint-loss DPO takes one weight mapping; use several steps for several."
+        in errors_of(with_step(step))
+    )
