@@ -10,4 +10,4 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
 
 app = Celery("platform")
 app.conf.update(celery_settings(visibility_timeout_s=default_queue_visibility_timeout_s()))
-app.autodiscover_tasks(["core", "survey_app", "annotation", "training_worker"])
+app.autodiscover_tasks(["core", "survey_app", "annotation", "training_worker", "pipelines"])

@@ -86,5 +86,11 @@ def celery_settings(*, visibility_timeout_s: int) -> dict:
                 "schedule": env_int("WORK_REAP_INTERVAL_S", 60),
                 "options": {"queue": DEFAULT_QUEUE},
             },
+            # Pipelines advance on run signals; this repairs a missed one (and sees evaluations finish).
+            "reconcile-pipelines": {
+                "task": "pipelines.reconcile",
+                "schedule": env_int("PIPELINE_RECONCILE_INTERVAL_S", 30),
+                "options": {"queue": DEFAULT_QUEUE},
+            },
         },
     }

@@ -10,6 +10,7 @@ from core.urls import api_urlpatterns as core_api
 from criteria.urls import api_urlpatterns as criteria_api
 from evaluation.urls import api_urlpatterns as evaluation_api
 from people.urls import api_urlpatterns as people_api
+from pipelines.urls import api_urlpatterns as pipelines_api
 from survey_app.urls import api_urlpatterns as survey_api
 from training_worker.urls import api_urlpatterns as training_api
 
@@ -32,6 +33,7 @@ api_patterns = [
     *evaluation_api,
     *training_api,
     *people_api,
+    *pipelines_api,
 ]
 
 urlpatterns = [
@@ -48,6 +50,7 @@ urlpatterns = [
     path("", include("survey_app.urls")),
     path("", include("evaluation.urls")),
     path("", include("people.urls")),
+    path("", include("pipelines.urls")),
 ]
 
 handler400 = "config.error_views.bad_request"

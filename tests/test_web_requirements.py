@@ -21,6 +21,7 @@ WEB_PACKAGES = (
     "evaluation",
     "judges",
     "people",
+    "pipelines",
     "survey_app",
 )
 # The GPU tier's packages run in the worker image (requirements/worker.txt), never in the web process.

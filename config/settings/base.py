@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "evaluation",
     "training_worker",
     "people",
+    "pipelines",
     "demo",
     "config",
 ]
