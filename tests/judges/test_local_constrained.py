@@ -30,15 +30,27 @@ def _accepts(ebnf: str, text: str) -> bool:
     return matcher.accept_string(text) and matcher.is_completed()
 
 
+def _ranking(**orderings: list[int]) -> str:
+    return json.dumps({"rankings": orderings}, separators=(",", ":"))
+
+
 @pytest.mark.parametrize("k", [2, 3, 4])
 def test_the_ranking_grammar_accepts_exactly_the_permutations(k):
     ebnf = ranking_schema(criteria_keys=["empathy", "safety"], k=k).ebnf()
-    candidates = itertools.product(range(1, k + 1), repeat=k)
-    for first in candidates:
-        answer = json.dumps({"rankings": {"empathy": list(first), "safety": list(range(1, k + 1))}})
-        answer = answer.replace(" ", "")
-        assert _accepts(ebnf, answer) == (sorted(first) == list(range(1, k + 1))), answer
-    assert not _accepts(ebnf, '{"rankings":{"empathy":' + str(list(range(1, k + 1))).replace(" ", "") + "}}")
+    identity = list(range(1, k + 1))
+    for candidate in itertools.product(identity, repeat=k):
+        answer = _ranking(empathy=list(candidate), safety=identity)
+        assert _accepts(ebnf, answer) == (sorted(candidate) == identity), answer
+    assert not _accepts(ebnf, _ranking(empathy=identity))
+
+
+def test_the_ranking_grammar_places_two_digit_numbers_once_at_the_largest_k():
+    schema = ranking_schema(criteria_keys=["empathy"], k=MAX_K)
+    ebnf = schema.ebnf()
+    reverse = list(range(MAX_K, 0, -1))
+    assert _accepts(ebnf, _ranking(empathy=reverse))
+    assert not _accepts(ebnf, _ranking(empathy=[10 if n == 9 else n for n in reverse]))
+    assert len(_ranking(empathy=reverse)) == schema.max_answer_chars
 
 
 def test_the_pairwise_grammar_accepts_a_b_or_tie_per_criterion():
