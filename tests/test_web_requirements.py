@@ -25,18 +25,19 @@ WEB_PACKAGES = (
     "survey_app",
 )
 # The GPU tier's packages run in the worker image (requirements/worker.txt), never in the web process.
-WORKER_ONLY = (ROOT / "training_worker" / "ml", ROOT / "training_worker" / "gpu")
+WORKER_ONLY = (ROOT / "training_worker" / "ml", ROOT / "training_worker" / "gpu", ROOT / "judges" / "local")
 PROJECT = {*WEB_PACKAGES, "training_worker", "tests", "bench"}
 
 
 def _web_modules() -> list[Path]:
-    paths = [path for package in WEB_PACKAGES for path in (ROOT / package).rglob("*.py")]
-    paths += [
-        path
-        for path in (ROOT / "training_worker").rglob("*.py")
-        if not any(path.is_relative_to(worker) for worker in WORKER_ONLY)
+    paths = [
+        path for package in (*WEB_PACKAGES, "training_worker") for path in (ROOT / package).rglob("*.py")
     ]
-    return sorted(path for path in paths if "migrations" not in path.parts)
+    return sorted(
+        path
+        for path in paths
+        if "migrations" not in path.parts and not any(path.is_relative_to(worker) for worker in WORKER_ONLY)
+    )
 
 
 def _imported_top_levels(path: Path) -> set[str]:
