@@ -6,6 +6,11 @@ urlpatterns = [
     path("pipelines/", views.PipelineListView.as_view(), name="pipeline-list"),
     path("pipelines/start/", views.PipelineStartView.as_view(), name="pipeline-start"),
     path("pipelines/<dbid:pk>/", views.PipelineDetailView.as_view(), name="pipeline-detail"),
+    path(
+        "pipelines/<dbid:pk>/figures/<slug:name>.<str:fmt>",
+        views.PipelineFigureView.as_view(),
+        name="pipeline-figure",
+    ),
     path("pipelines/<dbid:pk>/cancel/", views.PipelineCancelView.as_view(), name="pipeline-cancel"),
     path("pipelines/<dbid:pk>/steps/<str:name>/retry/", views.StepRetryView.as_view(), name="pipeline-retry"),
 ]

@@ -1,14 +1,21 @@
 """Researcher pages: pipelines, starting one ("Reproduce" on a snapshot), the live DAG, retry, cancel."""
 
 from django.contrib import messages
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.views.generic import TemplateView, View
 
 from core.errors import ApplicationError
 from core.forms import form_add_application_error
 from core.views import ResearcherRequiredMixin
+from evaluation.figures import FORMATS
 from pipelines.forms import PipelineStartForm
-from pipelines.selectors import pipeline_graph, pipeline_status, pipelines_list
+from pipelines.selectors import (
+    pipeline_figures,
+    pipeline_graph,
+    pipeline_status,
+    pipelines_list,
+)
 from pipelines.services.engine import pipeline_cancel, pipeline_start, plan_store, step_retry
 
 
@@ -57,8 +64,19 @@ class PipelineDetailView(ResearcherRequiredMixin, TemplateView):
             "pipeline": pipeline,
             "document": document,
             "graph": pipeline_graph(document),
+            "figures": pipeline_figures(pipeline_id=pipeline.pk),
             "fingerprint": f"{document['state']}|{fingerprint}",
         }
+
+
+class PipelineFigureView(ResearcherRequiredMixin, View):
+    """A figure file a figures step wrote, served as stored."""
+
+    def get(self, request, pk: int, name: str, fmt: str):
+        figure = get_object_or_404(pipeline_figures(pipeline_id=pk), name=name, fmt=fmt)
+        response = HttpResponse(bytes(figure.content), content_type=FORMATS[fmt])
+        response["Content-Disposition"] = f'inline; filename="pipeline-{pk}-{figure.filename}"'
+        return response
 
 
 class PipelineCancelView(ResearcherRequiredMixin, View):
