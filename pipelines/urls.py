@@ -11,6 +11,7 @@ urlpatterns = [
         views.PipelineFigureView.as_view(),
         name="pipeline-figure",
     ),
+    path("pipelines/<dbid:pk>/bundle.zip", views.PipelineBundleView.as_view(), name="pipeline-bundle"),
     path("pipelines/<dbid:pk>/cancel/", views.PipelineCancelView.as_view(), name="pipeline-cancel"),
     path("pipelines/<dbid:pk>/steps/<str:name>/retry/", views.StepRetryView.as_view(), name="pipeline-retry"),
 ]
@@ -19,6 +20,7 @@ api_urlpatterns = [
     path("pipelines/", api.PipelineListApi.as_view(), name="api-pipelines"),
     path("pipelines/validate/", api.PlanValidateApi.as_view(), name="api-pipeline-validate"),
     path("pipelines/<dbid:pk>/", api.PipelineDetailApi.as_view(), name="api-pipeline"),
+    path("pipelines/<dbid:pk>/bundle/", api.PipelineBundleApi.as_view(), name="api-pipeline-bundle"),
     path("pipelines/<dbid:pk>/cancel/", api.PipelineCancelApi.as_view(), name="api-pipeline-cancel"),
     path("pipelines/<dbid:pk>/retry/", api.StepRetryApi.as_view(), name="api-pipeline-retry"),
 ]

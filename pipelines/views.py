@@ -16,6 +16,7 @@ from pipelines.selectors import (
     pipeline_status,
     pipelines_list,
 )
+from pipelines.services.bundle import pipeline_bundle_export
 from pipelines.services.engine import pipeline_cancel, pipeline_start, plan_store, step_retry
 
 
@@ -77,6 +78,20 @@ class PipelineFigureView(ResearcherRequiredMixin, View):
         response = HttpResponse(bytes(figure.content), content_type=FORMATS[fmt])
         response["Content-Disposition"] = f'inline; filename="pipeline-{pk}-{figure.filename}"'
         return response
+
+
+def bundle_response(*, pipeline, actor) -> HttpResponse:
+    """The study bundle as a zip download (the service audit-logs the export)."""
+    response = HttpResponse(
+        pipeline_bundle_export(pipeline=pipeline, actor=actor), content_type="application/zip"
+    )
+    response["Content-Disposition"] = f'attachment; filename="pipeline-{pipeline.pk}-study-bundle.zip"'
+    return response
+
+
+class PipelineBundleView(ResearcherRequiredMixin, View):
+    def get(self, request, pk: int):
+        return bundle_response(pipeline=get_object_or_404(pipelines_list(), pk=pk), actor=request.user)
 
 
 class PipelineCancelView(ResearcherRequiredMixin, View):
