@@ -19,7 +19,9 @@ if [ ! -f var/models/policy/config.json ]; then
   echo "Building the tiny offline models (seconds)..."
   .venv/bin/python -m training_worker.ml build-tiny-models --output var/models >/dev/null
 fi
-.venv/bin/celery -A config.celery worker -Q default -c 1 -n default@%h --loglevel INFO >var/log/worker-default.log 2>&1 &
+# -B: this worker also runs beat (the pipeline reconciler, the work reaper), as in docker-compose.yml.
+.venv/bin/celery -A config.celery worker -Q default -c 1 -n default@%h -B --schedule var/celerybeat-schedule \
+  --loglevel INFO >var/log/worker-default.log 2>&1 &
 DEFAULT_PID=$!
 .venv/bin/celery -A training_worker.gpu.app worker -Q gpu -c 1 -n gpu@%h --loglevel INFO >var/log/worker-gpu.log 2>&1 &
 GPU_PID=$!
