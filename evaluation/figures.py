@@ -2,6 +2,8 @@
 
 - :func:`pareto_figure`: average safety win rate against average empathy win rate for every model, the
   Pareto front marked (the study's Figure 2).
+- :func:`tradeoff_figure`: each policy's safety win rate against its empathy win rate over one base model,
+  with Wilson intervals on both axes.
 - :func:`win_rate_bars_figure`: per criterion, the share of questions (or ratings) won by each model and
   tied, with Wilson intervals (per model pair; for clinicians, the study's Figure 5a).
 
@@ -119,8 +121,11 @@ def _render(figure: Figure, *, fmt: str, title: str, caption: str) -> bytes:
     return buffer.getvalue()
 
 
-def pareto_figure(*, results: dict[str, Any], provenance: dict[str, Any], fmt: str) -> bytes:
-    """Average safety win rate (y) against average empathy win rate (x), Pareto front marked."""
+def pareto_figure(
+    *, results: dict[str, Any], provenance: dict[str, Any], fmt: str, caption: str | None = None
+) -> bytes:
+    """Average safety win rate (y) against average empathy win rate (x), Pareto front marked.
+    ``caption`` replaces the evaluation's footer (a caller adding its own lineage)."""
     pareto = results.get("pareto")
     if not pareto:
         raise ValueError("These results have no empathy and safety win rates.")
@@ -173,7 +178,39 @@ def pareto_figure(*, results: dict[str, Any], provenance: dict[str, Any], fmt: s
     axes.set_title(title)
     axes.grid(alpha=0.3)
     axes.legend(loc="best", fontsize=8)
-    return _render(figure, fmt=fmt, title=title, caption=evaluation_caption(provenance))
+    return _render(figure, fmt=fmt, title=title, caption=caption or evaluation_caption(provenance))
+
+
+def tradeoff_figure(*, points: Sequence[dict[str, Any]], base: str, caption: str, fmt: str) -> bytes:
+    """Safety win rate (y) against empathy win rate (x) of each policy over ``base``, with Wilson intervals.
+
+    ``points``: {"model", "x", "x_ci", "y", "y_ci"} (rates in [0, 1], intervals as [low, high])."""
+    figure = _new_figure(width=7.5, height=5.2)
+    axes = figure.add_subplot()
+    for point in points:
+        x, y = 100 * point["x"], 100 * point["y"]
+        axes.errorbar(
+            [x],
+            [y],
+            xerr=[[x - 100 * point["x_ci"][0]], [100 * point["x_ci"][1] - x]],
+            yerr=[[y - 100 * point["y_ci"][0]], [100 * point["y_ci"][1] - y]],
+            fmt="o",
+            color=COLOURS["A"],
+            ecolor="#777777",
+            capsize=3,
+            linewidth=0.8,
+        )
+        axes.annotate(point["model"], (x, y), xytext=(6, 4), textcoords="offset points", fontsize=8)
+    axes.axhline(50, color=COLOURS["tie"], linewidth=0.8, linestyle=":")
+    axes.axvline(50, color=COLOURS["tie"], linewidth=0.8, linestyle=":")
+    axes.set_xlim(0, 100)
+    axes.set_ylim(0, 100)
+    axes.set_xlabel(f"Empathy win rate over {base} (%)")
+    axes.set_ylabel(f"Safety win rate over {base} (%)")
+    title = f"Safety-empathy trade-off: win rates over {base} (95% Wilson intervals)"
+    axes.set_title(title)
+    axes.grid(alpha=0.3)
+    return _render(figure, fmt=fmt, title=title, caption=caption)
 
 
 def win_rate_bars_figure(

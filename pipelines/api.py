@@ -13,6 +13,7 @@ from core.permissions import IsResearcher
 from pipelines.models import PipelineRun
 from pipelines.selectors import pipeline_status, pipelines_list
 from pipelines.services.engine import pipeline_cancel, pipeline_start, plan_store, plan_validate, step_retry
+from pipelines.views import bundle_response
 
 PLAN = serializers.CharField(max_length=200_000, help_text="The plan's YAML text (docs/pipelines.md).")
 
@@ -96,6 +97,17 @@ class PipelineDetailApi(APIView):
     )
     def get(self, request, pk: int):
         return Response(pipeline_status(_pipeline(pk)))
+
+
+class PipelineBundleApi(APIView):
+    permission_classes = [IsResearcher]
+
+    @extend_schema(
+        summary="The study bundle (zip): plan, snapshot manifest, runs and artifact hashes, results, figures",
+        responses={(200, "application/zip"): OpenApiTypes.BINARY},
+    )
+    def get(self, request, pk: int):
+        return bundle_response(pipeline=_pipeline(pk), actor=request.user)
 
 
 class PipelineCancelApi(APIView):

@@ -102,3 +102,31 @@ class PipelineStep(models.Model):
             return None
         end = self.finished_at or timezone.now()
         return (end - self.started_at).total_seconds()
+
+
+class PipelineFigure(models.Model):
+    """A figure file a figures step wrote (PNG or SVG bytes), with the lineage its caption names."""
+
+    step = models.ForeignKey(PipelineStep, related_name="figures", on_delete=models.CASCADE)
+    name = models.SlugField(max_length=60)
+    fmt = models.CharField(max_length=8)
+    content = models.BinaryField()
+    sha256 = models.CharField(max_length=64)
+    caption = models.TextField()
+    lineage = models.JSONField(
+        help_text="Evaluation, entrants (label -> runs), snapshot hash, plan hash and code version."
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["step", "name", "fmt"]
+        constraints = [
+            models.UniqueConstraint(fields=["step", "name", "fmt"], name="pipeline_figure_unique_file")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}.{self.fmt}"
+
+    @property
+    def filename(self) -> str:
+        return f"{self.name}.{self.fmt}"

@@ -9,7 +9,8 @@ from typing import Any
 from django.db.models import QuerySet
 from django.urls import reverse
 
-from pipelines.models import PipelinePlan, PipelineRun, PipelineStep, StepState
+from evaluation.figures import FORMATS
+from pipelines.models import PipelineFigure, PipelinePlan, PipelineRun, PipelineStep, StepState
 
 BLOCKED = "blocked"
 NODE_WIDTH, NODE_HEIGHT, COLUMN_GAP, ROW_GAP, MARGIN = 190, 58, 60, 14, 10
@@ -21,6 +22,13 @@ def pipelines_list() -> QuerySet[PipelineRun]:
 
 def plans_list() -> QuerySet[PipelinePlan]:
     return PipelinePlan.objects.all()
+
+
+def pipeline_figures(*, pipeline_id: int) -> QuerySet[PipelineFigure]:
+    """The figure files the pipeline's figures steps wrote, by step and name."""
+    return PipelineFigure.objects.filter(step__pipeline_id=pipeline_id, fmt__in=FORMATS).select_related(
+        "step"
+    )
 
 
 def step_states(rows: Iterable[PipelineStep]) -> dict[str, str]:

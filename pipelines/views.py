@@ -1,14 +1,22 @@
 """Researcher pages: pipelines, starting one ("Reproduce" on a snapshot), the live DAG, retry, cancel."""
 
 from django.contrib import messages
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.views.generic import TemplateView, View
 
 from core.errors import ApplicationError
 from core.forms import form_add_application_error
 from core.views import ResearcherRequiredMixin
+from evaluation.figures import FORMATS
 from pipelines.forms import PipelineStartForm
-from pipelines.selectors import pipeline_graph, pipeline_status, pipelines_list
+from pipelines.selectors import (
+    pipeline_figures,
+    pipeline_graph,
+    pipeline_status,
+    pipelines_list,
+)
+from pipelines.services.bundle import pipeline_bundle_export
 from pipelines.services.engine import pipeline_cancel, pipeline_start, plan_store, step_retry
 
 
@@ -57,8 +65,33 @@ class PipelineDetailView(ResearcherRequiredMixin, TemplateView):
             "pipeline": pipeline,
             "document": document,
             "graph": pipeline_graph(document),
+            "figures": pipeline_figures(pipeline_id=pipeline.pk),
             "fingerprint": f"{document['state']}|{fingerprint}",
         }
+
+
+class PipelineFigureView(ResearcherRequiredMixin, View):
+    """A figure file a figures step wrote, served as stored."""
+
+    def get(self, request, pk: int, name: str, fmt: str):
+        figure = get_object_or_404(pipeline_figures(pipeline_id=pk), name=name, fmt=fmt)
+        response = HttpResponse(bytes(figure.content), content_type=FORMATS[fmt])
+        response["Content-Disposition"] = f'inline; filename="pipeline-{pk}-{figure.filename}"'
+        return response
+
+
+def bundle_response(*, pipeline, actor) -> HttpResponse:
+    """The study bundle as a zip download (the service audit-logs the export)."""
+    response = HttpResponse(
+        pipeline_bundle_export(pipeline=pipeline, actor=actor), content_type="application/zip"
+    )
+    response["Content-Disposition"] = f'attachment; filename="pipeline-{pipeline.pk}-study-bundle.zip"'
+    return response
+
+
+class PipelineBundleView(ResearcherRequiredMixin, View):
+    def get(self, request, pk: int):
+        return bundle_response(pipeline=get_object_or_404(pipelines_list(), pk=pk), actor=request.user)
 
 
 class PipelineCancelView(ResearcherRequiredMixin, View):

@@ -20,6 +20,7 @@ from core.errors import ApplicationError
 from core.models import TERMINAL_STATUSES, Status
 from evaluation.models import Evaluation, JudgeKind
 from evaluation.services.evaluations import evaluation_create
+from pipelines.figures import figures_write
 from pipelines.models import PipelineRun, PipelineStep, StepState
 from pipelines.plan import Step
 from training_worker.generation.services import GenerationError, response_set_ingest_generation
@@ -129,7 +130,8 @@ def _launch_evaluation(
 
 
 def _figures_output(pipeline: PipelineRun, step: Step, steps: dict[str, PipelineStep]) -> dict[str, Any]:
-    """The figures of the evaluation's stored results, as links (rendered from them on request)."""
+    """The paper's figures written from the evaluation's stored results (`pipelines.figures`), and the
+    evaluation's own figures as links (rendered from them on request)."""
     evaluation = steps[step.evaluation].evaluation
     results = evaluation.results if evaluation is not None else {}
     links: dict[str, str] = {}
@@ -140,6 +142,9 @@ def _figures_output(pipeline: PipelineRun, step: Step, steps: dict[str, Pipeline
             links[f"pareto.{fmt}"] = reverse(
                 "evaluation-figure", kwargs={"pk": evaluation.pk, "name": "pareto", "fmt": fmt}
             )
+        links.update(
+            figures_write(pipeline=pipeline, row=steps[step.name], evaluation=evaluation, rows=steps)
+        )
     if "bars" in step.figures:
         for index, pair in enumerate(results.get("pairs", [])):
             url = reverse("evaluation-figure", kwargs={"pk": evaluation.pk, "name": "bars", "fmt": "svg"})

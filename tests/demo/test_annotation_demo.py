@@ -5,7 +5,7 @@ import tarfile
 import pytest
 from django.core.management import call_command
 
-from annotation.models import DatasetSnapshot, Judgement, QuestionBank, RankingTask
+from annotation.models import DatasetSnapshot, Judgement, QuestionBank, RankingTask, ResponseSet
 from core.roles import Role
 from tests.factories import UserFactory
 from training_worker.ml.snapshot import load_snapshot
@@ -45,3 +45,16 @@ def test_demo_loads_data_and_a_trainable_snapshot_and_is_idempotent(tmp_path, ca
     call_command("annotation_demo")
     assert DatasetSnapshot.objects.count() == 1 and Judgement.objects.count() == 120
     assert "unchanged" in capsys.readouterr().out
+
+
+def test_the_demo_starts_again_after_a_pipeline_generated_responses_on_its_bank(capsys):
+    call_command("annotation_demo")
+    bank = QuestionBank.objects.get(name="Demo help-seeking questions")
+    imported = bank.response_sets.get()
+    ResponseSet.objects.create(
+        bank=bank, name="pipeline 1: generate.policy", origin=ResponseSet.Origin.GENERATED, source="policy"
+    )
+    capsys.readouterr()
+    call_command("annotation_demo")
+    assert "unchanged" in capsys.readouterr().out
+    assert DatasetSnapshot.objects.count() == 1 and imported.responses.count() == 100

@@ -9,7 +9,7 @@ from annotation.models import Question
 from core.services import job_run
 from evaluation.models import Evaluation
 from pipelines.models import PipelineRun, PipelineStep
-from pipelines.services.engine import pipeline_start, plan_store
+from pipelines.services.engine import pipeline_start, pipelines_reconcile, plan_store
 from tests.training_worker.play_worker import jsonl, worker_finish
 from training_worker.models import TrainingRun
 
@@ -76,13 +76,17 @@ def finish(run: TrainingRun, capture, **outcome) -> None:
 
 
 def score(run: TrainingRun, capture) -> None:
-    """Play the GPU worker's scoring run: the MODPO policy's responses score higher on empathy."""
+    """Play the GPU worker's scoring run: the MODPO policy's responses score higher on empathy, lower on
+    safety (a trade-off)."""
     items = [json.loads(line) for line in run.inputs.get(name="items").file.open("rb") if line.strip()]
     rows = []
     for item in items:
         first = 1.0 if item["response_a"].startswith(f"[{modpo_generation_run(run)}]") else 0.0
         rows.append(
-            {"item_id": item["item_id"], "scores": {"empathy": [first, 1 - first], "safety": [0.5, 0.5]}}
+            {
+                "item_id": item["item_id"],
+                "scores": {"empathy": [first, 1 - first], "safety": [1 - first, first]},
+            }
         )
     with capture(execute=True):
         worker_finish(run, artifacts={"scores": jsonl(rows)})
@@ -98,3 +102,23 @@ def run_evaluation_jobs(evaluation: Evaluation, capture) -> None:
     evaluation.refresh_from_db()
     with capture(execute=True):
         job_run(job_id=evaluation.job_id)
+
+
+def run_chain(pipeline: PipelineRun, capture) -> None:
+    """Play every step of the chain to its end: the GPU worker's runs, the evaluation's jobs, a reconcile."""
+    for name in (
+        "reward.empathy",
+        "reward.safety",
+        "sft",
+        "generate.policy",
+        "modpo.w1",
+        "generate.modpo.w1",
+    ):
+        finish(run_of(pipeline, name), capture)
+    evaluation = step(pipeline, "h2h").evaluation
+    run_evaluation_jobs(evaluation, capture)  # launches the scoring run
+    evaluation.refresh_from_db()
+    score(evaluation.score_run, capture)
+    run_evaluation_jobs(evaluation, capture)  # ingests the scores
+    pipelines_reconcile()  # the reconciler sees the evaluation's job end
+    pipeline.refresh_from_db()
