@@ -1,7 +1,7 @@
 """People and invitations over the API (researchers only), one class per operation."""
 
 from django.urls import reverse
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
@@ -97,24 +97,30 @@ class PersonRoleApi(APIView):
         return Response(_person(person.pk))
 
 
-class PersonDeactivateApi(APIView):
-    permission_classes = [IsResearcher]
+class PersonActiveApi(APIView):
+    """Deactivate or reactivate an account (`active` says which)."""
 
-    @extend_schema(request=None, responses=PersonSerializer, summary="Deactivate an account (no sign-in)")
+    permission_classes = [IsResearcher]
+    active: bool
+
     def post(self, request, pk: int):
         person = person_get(pk=pk)
-        person_active_set(person=person, active=False, actor=request.user, request=request)
+        person_active_set(person=person, active=self.active, actor=request.user, request=request)
         return Response(_person(person.pk))
 
 
-class PersonReactivateApi(APIView):
-    permission_classes = [IsResearcher]
+@extend_schema_view(
+    post=extend_schema(request=None, responses=PersonSerializer, summary="Deactivate an account (no sign-in)")
+)
+class PersonDeactivateApi(PersonActiveApi):
+    active = False
 
-    @extend_schema(request=None, responses=PersonSerializer, summary="Reactivate a deactivated account")
-    def post(self, request, pk: int):
-        person = person_get(pk=pk)
-        person_active_set(person=person, active=True, actor=request.user, request=request)
-        return Response(_person(person.pk))
+
+@extend_schema_view(
+    post=extend_schema(request=None, responses=PersonSerializer, summary="Reactivate a deactivated account")
+)
+class PersonReactivateApi(PersonActiveApi):
+    active = True
 
 
 class InvitationListApi(ListAPIView):

@@ -144,3 +144,16 @@ def judged(response_set, mini_criteria, researcher):
             failure_kind="" if ranks else "invalid_permutation",
         )
     return judge_job, question
+
+
+def personas_named(*names: str) -> list[JudgePersona]:
+    """Imported judge personas with short texts, one per name."""
+    return [
+        JudgePersona.objects.create(
+            text=f"Persona {name}: a test persona.",
+            text_sha256=f"{index:064d}",
+            origin=JudgePersona.Origin.IMPORTED,
+            source_id=name,
+        )
+        for index, name in enumerate(names)
+    ]

@@ -7,7 +7,6 @@ import json
 import pytest
 from django.urls import reverse
 
-from annotation.models import JudgePersona
 from annotation.selectors.rankings import preference_pairs
 from annotation.services.judging import judge_job_create
 from annotation.services.snapshots import SnapshotError, snapshot_freeze, snapshot_spec_build
@@ -16,7 +15,7 @@ from core.services import job_create, job_run
 from judges.endpoint import JudgeEndpoint
 from judges.outcome import JudgingTally
 from tests.evaluation.helpers import ChatServer, refused_url
-from tests.preference_data import stored_judge_job
+from tests.preference_data import personas_named, stored_judge_job
 from tests.workers import celery_worker, wait_for
 
 pytestmark = pytest.mark.django_db
@@ -33,18 +32,6 @@ def researcher_client(client, researcher):
 def ranking_judge(payload: dict) -> str:
     """Valid rankings, except for a persona whose text says 'broken': it answers prose."""
     return "I cannot rank these." if "broken" in payload["messages"][1]["content"] else VALID
-
-
-def personas_named(*names: str) -> list[JudgePersona]:
-    return [
-        JudgePersona.objects.create(
-            text=f"Persona {name}: a test persona.",
-            text_sha256=f"{index:064d}",
-            origin=JudgePersona.Origin.IMPORTED,
-            source_id=name,
-        )
-        for index, name in enumerate(names)
-    ]
 
 
 def judge_job_for(*, response_set, criteria_set, personas, researcher, base_url, capture):

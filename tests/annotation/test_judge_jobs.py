@@ -13,7 +13,7 @@ import pytest
 from django.urls import reverse
 
 from annotation.forms import JudgeJobForm
-from annotation.models import JudgeJob, Judgement, JudgePersona
+from annotation.models import JudgeJob, Judgement
 from annotation.selectors.judging import judge_jobs_list
 from annotation.selectors.rankings import judge_rankings, preference_pairs
 from annotation.services import judging
@@ -21,7 +21,7 @@ from annotation.services.judging import judge_job_create, judge_job_launch
 from core.models import AuditEvent, Job, Status
 from core.services import job_run
 from judges.endpoint import JudgeEndpoint
-from tests.preference_data import stored_judge_job
+from tests.preference_data import personas_named, stored_judge_job
 
 pytestmark = pytest.mark.django_db
 
@@ -108,15 +108,7 @@ def chat_server():
 
 @pytest.fixture
 def judge_personas(db):
-    return [
-        JudgePersona.objects.create(
-            text=f"Persona {name}: a test persona.",
-            text_sha256=f"{index:064d}",
-            origin=JudgePersona.Origin.IMPORTED,
-            source_id=name,
-        )
-        for index, name in enumerate(PERSONAS)
-    ]
+    return personas_named(*PERSONAS)
 
 
 def create_job(*, response_set, mini_criteria, personas, researcher, server, capture):
