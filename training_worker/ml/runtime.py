@@ -28,7 +28,6 @@ from transformers import (
     TrainerState,
 )
 from transformers.trainer import TRAINER_STATE_NAME
-from transformers.trainer_utils import get_last_checkpoint
 
 from . import __version__
 from .callbacks import NullCallbacks, ProgressCallback, RunCallbacks
@@ -207,9 +206,19 @@ class TrainOutcome:
 
 
 def last_checkpoint(output_dir: Path) -> str | None:
-    """The newest `checkpoint-N` under `<output_dir>/checkpoints`, if any."""
+    """The newest complete `checkpoint-N` under `<output_dir>/checkpoints`, if any. A checkpoint without its
+    trainer state is one a worker killed while saving left half-written: it is passed over."""
     checkpoint_dir = output_dir / CHECKPOINT_SUBDIR
-    return get_last_checkpoint(str(checkpoint_dir)) if checkpoint_dir.is_dir() else None
+    if not checkpoint_dir.is_dir():
+        return None
+    complete = [
+        path
+        for path in checkpoint_dir.glob("checkpoint-*")
+        if path.name.removeprefix("checkpoint-").isdigit() and (path / TRAINER_STATE_NAME).is_file()
+    ]
+    return (
+        str(max(complete, key=lambda path: int(path.name.removeprefix("checkpoint-")))) if complete else None
+    )
 
 
 def finished_checkpoint_state(trainer: transformers.Trainer, checkpoint: str) -> TrainerState | None:

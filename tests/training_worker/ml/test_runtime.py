@@ -19,3 +19,20 @@ def test_cpu_falls_back_to_fp32_and_unquantised_weights() -> None:
 
 def test_explicit_precision_is_kept() -> None:
     assert resolve_hardware("fp32").precision == "fp32"
+
+
+def test_resume_passes_over_a_checkpoint_a_killed_worker_left_half_written(tmp_path):
+    """A worker killed while saving checkpoint-15 leaves it without its trainer state: the resume takes
+    checkpoint-10, the newest complete one (not checkpoint-15, nor checkpoint-9 by name order)."""
+    from training_worker.ml.runtime import CHECKPOINT_SUBDIR, last_checkpoint
+
+    assert last_checkpoint(tmp_path) is None
+    checkpoints = tmp_path / CHECKPOINT_SUBDIR
+    for step, complete in ((5, True), (9, True), (10, True), (15, False)):
+        folder = checkpoints / f"checkpoint-{step}"
+        folder.mkdir(parents=True)
+        (folder / "model.safetensors").write_bytes(b"weights")
+        if complete:
+            (folder / "trainer_state.json").write_text("{}")
+    (checkpoints / "checkpoint-latest").mkdir()
+    assert last_checkpoint(tmp_path) == str(checkpoints / "checkpoint-10")
